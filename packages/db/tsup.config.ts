@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // migrate.ts resolves ../migrations from import.meta.url; the shim gives the CJS build one too.
+  shims: true,
 });

@@ -1,1 +1,12 @@
-export {};
+export {
+  DEFAULT_BUSY_TIMEOUT_MS,
+  type OpenDatabaseOptions,
+  type OpenedDatabase,
+  openDatabase,
+} from "./connection";
+export { ConflictError, DbError, IllegalTransitionError, isDbError, NotFoundError } from "./errors";
+export { MIGRATIONS_FOLDER, MigrationIntegrityError, migrateDatabase } from "./migrate";
+export * from "./queries";
+export * as schema from "./schema";
+export * from "./schema";
+export type { Database, Executor, Schema } from "./types";

@@ -1,0 +1,149 @@
+import type { AgentStatus, BreakerState } from "@m3shd/protocol";
+import { AGENT_STATUSES } from "@m3shd/protocol";
+import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { NotFoundError } from "../errors";
+import { agents } from "../schema";
+import type { Executor } from "../types";
+
+export type Agent = typeof agents.$inferSelect;
+export type NewAgent = typeof agents.$inferInsert;
+
+export interface UpsertAgentInput {
+  id: string;
+  name: string;
+  machine?: string;
+  capabilities: string[];
+  maxConcurrent: number;
+  provider?: string | null;
+  model?: string | null;
+  meta?: Record<string, unknown>;
+  escalationTarget?: string | null;
+  dailyTokenCap?: number | null;
+  /** Status after registering; default `online`. */
+  status?: AgentStatus;
+  now: number;
+}
+
+/**
+ * Register an agent, or refresh its advertised details if it is already known (idempotent
+ * re-register). Breaker state, failure counters, `registered_at` and capability stats survive a
+ * re-register; optional fields left undefined keep their stored values.
+ */
+export function upsertAgent(db: Executor, input: UpsertAgentInput): { agent: Agent; isNew: boolean } {
+  const refreshed: Partial<NewAgent> = {
+    name: input.name,
+    capabilities: input.capabilities,
+    maxConcurrent: input.maxConcurrent,
+    status: input.status ?? "online",
+    lastSeenAt: input.now,
+    updatedAt: input.now,
+  };
+  if (input.machine !== undefined) refreshed.machine = input.machine;
+  if (input.provider !== undefined) refreshed.provider = input.provider;
+  if (input.model !== undefined) refreshed.model = input.model;
+  if (input.meta !== undefined) refreshed.meta = input.meta;
+  if (input.escalationTarget !== undefined) refreshed.escalationTarget = input.escalationTarget;
+  if (input.dailyTokenCap !== undefined) refreshed.dailyTokenCap = input.dailyTokenCap;
+
+  return db.transaction(
+    (tx) => {
+      const existing = tx.select({ id: agents.id }).from(agents).where(eq(agents.id, input.id)).get();
+      if (existing) {
+        const agent = tx.update(agents).set(refreshed).where(eq(agents.id, input.id)).returning().get();
+        return { agent, isNew: false };
+      }
+      const agent = tx
+        .insert(agents)
+        .values({ ...refreshed, id: input.id, name: input.name, registeredAt: input.now })
+        .returning()
+        .get();
+      return { agent, isNew: true };
+    },
+    { behavior: "immediate" },
+  );
+}
+
+/** One agent by id, or undefined. */
+export function getAgent(db: Executor, id: string): Agent | undefined {
+  return db.select().from(agents).where(eq(agents.id, id)).get();
+}
+
+/** Agents ordered by id, optionally filtered by status(es) and an advertised capability. */
+export function listAgents(
+  db: Executor,
+  input: { status?: AgentStatus | readonly AgentStatus[]; capability?: string } = {},
+): Agent[] {
+  const conditions: SQL[] = [];
+  if (input.status !== undefined) {
+    const statuses: readonly AgentStatus[] = typeof input.status === "string" ? [input.status] : input.status;
+    conditions.push(inArray(agents.status, [...statuses]));
+  }
+  if (input.capability !== undefined) {
+    conditions.push(
+      sql`exists (select 1 from json_each(${agents.capabilities}) where value = ${input.capability})`,
+    );
+  }
+  return db
+    .select()
+    .from(agents)
+    .where(and(...conditions))
+    .orderBy(asc(agents.id))
+    .all();
+}
+
+/** Agent columns `updateAgent` may write (not the id or `registered_at`). */
+export type AgentUpdateSet = Partial<Omit<NewAgent, "id" | "registeredAt" | "updatedAt">>;
+
+export interface UpdateAgentInput {
+  id: string;
+  set: AgentUpdateSet;
+  /**
+   * Conditions the row must still meet for the update to apply (a conditional update): e.g.
+   * `{ breakerState: ["open"] }` so that only one dispatcher claims a half-open probe.
+   */
+  expect?: { status?: readonly AgentStatus[]; breakerState?: readonly BreakerState[] };
+  now: number;
+}
+
+/**
+ * Conditionally update an agent. Returns the row as it now is and whether this call changed it
+ * (`changed: false` when `expect` no longer held). Throws `NotFoundError` for an unknown id.
+ */
+export function updateAgent(db: Executor, input: UpdateAgentInput): { agent: Agent; changed: boolean } {
+  const conditions: SQL[] = [eq(agents.id, input.id)];
+  if (input.expect?.status !== undefined) conditions.push(inArray(agents.status, [...input.expect.status]));
+  if (input.expect?.breakerState !== undefined) {
+    conditions.push(inArray(agents.breakerState, [...input.expect.breakerState]));
+  }
+  return db.transaction(
+    (tx) => {
+      const updated = tx
+        .update(agents)
+        .set({ ...input.set, updatedAt: input.now })
+        .where(and(...conditions))
+        .returning()
+        .get();
+      if (updated) return { agent: updated, changed: true };
+      const current = tx.select().from(agents).where(eq(agents.id, input.id)).get();
+      if (!current) throw new NotFoundError("agent", input.id);
+      return { agent: current, changed: false };
+    },
+    { behavior: "immediate" },
+  );
+}
+
+/**
+ * Set an agent's status, writing only when it actually changes (heartbeats call this on every beat;
+ * `changed` tells the caller whether to emit `agent_online` / `agent_offline` / `agent_busy`).
+ */
+export function setAgentStatus(
+  db: Executor,
+  input: { id: string; status: AgentStatus; now: number },
+): { agent: Agent; changed: boolean } {
+  return updateAgent(db, {
+    id: input.id,
+    set: { status: input.status },
+    expect: { status: AGENT_STATUSES.filter((status) => status !== input.status) },
+    now: input.now,
+  });
+}

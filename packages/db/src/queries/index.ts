@@ -1,0 +1,5 @@
+export * from "./agents";
+export * from "./capability-stats";
+export * from "./chunks";
+export * from "./tasks";
+export * from "./transition-task";

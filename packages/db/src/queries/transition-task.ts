@@ -1,0 +1,84 @@
+import { isLegalTaskTransition, TASK_TRANSITIONS, type TaskStatus } from "@m3shd/protocol";
+import { and, eq, inArray } from "drizzle-orm";
+import { IllegalTransitionError, NotFoundError } from "../errors";
+import { tasks } from "../schema";
+import type { Executor } from "../types";
+import type { NewTask, Task } from "./tasks";
+
+/** Columns a transition may set besides `status`/`updated_at` (which it always sets itself). */
+export type TaskTransitionSet = Partial<Omit<NewTask, "id" | "status" | "createdAt" | "updatedAt">>;
+
+export interface TransitionTaskInput {
+  id: string;
+  /** The status(es) the caller believes the task is in; the update applies only if it still is. */
+  from: TaskStatus | readonly TaskStatus[];
+  to: TaskStatus;
+  /** Extra columns to write in the same statement (output, error, assignedTo, attempts, …). */
+  set?: TaskTransitionSet;
+  /** Epoch ms (injectable clock). */
+  now: number;
+}
+
+/** Terminal states stamp `completed_at`. */
+const TERMINAL: ReadonlySet<TaskStatus> = new Set(["done", "failed", "suspended", "cancelled"]);
+
+/**
+ * Columns each target status implies, applied before `set` (so `set` can override them). Going back
+ * to `queued` clears the assignment: a queued task has no agent, and slot counting relies on that.
+ */
+function impliedColumns(to: TaskStatus, now: number): TaskTransitionSet {
+  switch (to) {
+    case "assigned":
+      return { assignedAt: now };
+    case "running":
+      return { startedAt: now };
+    case "queued":
+      return { assignedTo: null, assignedAt: null, startedAt: null };
+    default:
+      return TERMINAL.has(to) ? { completedAt: now } : {};
+  }
+}
+
+/**
+ * The only way a task's status changes. Validates every `from → to` against protocol's
+ * `TASK_TRANSITIONS` (throws `IllegalTransitionError` before touching the database), then runs
+ * `UPDATE tasks SET status = to, … WHERE id = ? AND status IN (from…)` in a transaction and checks
+ * that it changed a row. If it did not, the task is missing (`NotFoundError`) or another writer moved
+ * it first (`IllegalTransitionError` naming the status it is actually in). Returns the updated row.
+ */
+export function transitionTask(db: Executor, input: TransitionTaskInput): Task {
+  const from: readonly TaskStatus[] = typeof input.from === "string" ? [input.from] : input.from;
+  if (from.length === 0) throw new TypeError("transitionTask: `from` must name at least one status");
+  for (const status of from) {
+    if (!(status in TASK_TRANSITIONS))
+      throw new TypeError(`transitionTask: unknown status ${String(status)}`);
+    if (!isLegalTaskTransition(status, input.to))
+      throw new IllegalTransitionError(status, input.to, input.id);
+  }
+  const values = {
+    ...impliedColumns(input.to, input.now),
+    ...input.set,
+    status: input.to,
+    updatedAt: input.now,
+  };
+  if (input.to === "assigned" && !values.assignedTo) {
+    // Also a CHECK in the schema; failing here gives the caller a clear message instead of a constraint error.
+    throw new TypeError("transitionTask: a transition to `assigned` must set `assignedTo`");
+  }
+
+  return db.transaction(
+    (tx) => {
+      const [updated] = tx
+        .update(tasks)
+        .set(values)
+        .where(and(eq(tasks.id, input.id), inArray(tasks.status, [...from])))
+        .returning()
+        .all();
+      if (updated) return updated;
+      const current = tx.select({ status: tasks.status }).from(tasks).where(eq(tasks.id, input.id)).get();
+      if (!current) throw new NotFoundError("task", input.id);
+      throw new IllegalTransitionError(current.status, input.to, input.id);
+    },
+    { behavior: "immediate" },
+  );
+}
