@@ -7,7 +7,7 @@ import { isSqliteConstraintError } from "./sqlite-errors";
 export type TaskChunk = typeof taskChunks.$inferSelect;
 
 /**
- * Append a streamed chunk with the next `seq` for its task (1, 2, 3 …). The read of the current
+ * Append a streamed chunk with the next `seq` for its task (0, 1, 2 …, as protocol's `StreamChunk.seq`). The read of the current
  * maximum and the insert share an IMMEDIATE transaction, so concurrent appenders never collide.
  * Throws `NotFoundError` for an unknown task. Who may append (only the assigned agent, only while
  * running) is the hub's check.
@@ -28,7 +28,7 @@ export function appendChunk(
           .insert(taskChunks)
           .values({
             taskId: input.taskId,
-            seq: (current?.seq ?? 0) + 1,
+            seq: (current?.seq ?? -1) + 1,
             content: input.content,
             createdAt: input.now,
           })
@@ -52,7 +52,7 @@ export function listChunks(
   const query = db
     .select()
     .from(taskChunks)
-    .where(and(eq(taskChunks.taskId, input.taskId), gt(taskChunks.seq, input.afterSeq ?? 0)))
+    .where(and(eq(taskChunks.taskId, input.taskId), gt(taskChunks.seq, input.afterSeq ?? -1)))
     .orderBy(asc(taskChunks.seq));
   return input.limit === undefined ? query.all() : query.limit(Math.max(0, Math.trunc(input.limit))).all();
 }

@@ -56,7 +56,7 @@ describe("insertTask", () => {
     const parent = seedTaskInStatus(db, "done");
     expect(() =>
       insertTask(db, { task: taskRow({ id: "child" }), dependsOn: [parent.id, "ghost"], now: T0 }),
-    ).toThrow(expect.objectContaining({ code: "not_found", id: "ghost" }));
+    ).toThrow(expect.objectContaining({ code: "not_found", details: { resource: "task", id: "ghost" } }));
     expect(getTask(db, "child")).toBeUndefined();
     expect(listTaskDependents(db, parent.id)).toEqual([]);
   });
