@@ -21,7 +21,12 @@ export const TaskStatusSchema = z.enum(TASK_STATUSES);
 export type TaskStatus = z.infer<typeof TaskStatusSchema>;
 
 /** Terminal states: no transition leaves them. */
-export const TERMINAL_TASK_STATUSES = ["done", "failed", "suspended", "cancelled"] as const satisfies readonly TaskStatus[];
+export const TERMINAL_TASK_STATUSES = [
+  "done",
+  "failed",
+  "suspended",
+  "cancelled",
+] as const satisfies readonly TaskStatus[];
 
 /**
  * The task state machine as data: `from → allowed targets`. Every status change in the system is a
