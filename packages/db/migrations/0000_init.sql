@@ -249,7 +249,7 @@ CREATE TABLE `task_chunks` (
 	`created_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL,
 	PRIMARY KEY(`task_id`, `seq`),
 	FOREIGN KEY (`task_id`) REFERENCES `tasks`(`id`) ON UPDATE no action ON DELETE cascade,
-	CONSTRAINT "task_chunks_seq_check" CHECK("seq" >= 1)
+	CONSTRAINT "task_chunks_seq_check" CHECK("seq" >= 0)
 );
 --> statement-breakpoint
 CREATE TABLE `task_deps` (

@@ -1,3 +1,4 @@
+export { loadTaskRelations, toApiAgent, toApiTask, toApiTasks } from "./api-shapes";
 export {
   DEFAULT_BUSY_TIMEOUT_MS,
   type OpenDatabaseOptions,

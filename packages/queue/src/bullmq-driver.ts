@@ -1,12 +1,12 @@
 import { type Job, Queue, UnrecoverableError, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import {
+  backoffMs,
   type ConsumeOptions,
   type EnqueueOptions,
   type QueueDriver,
   type RawJobHandler,
   UnrecoverableJobError,
-  backoffMs,
 } from "./driver";
 
 export interface BullmqDriverOptions {

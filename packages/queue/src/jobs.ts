@@ -1,10 +1,4 @@
-import {
-  JOBS,
-  type JobName,
-  type JobPayload,
-  type JobPayloadInput,
-  parseJob,
-} from "@m3shd/protocol";
+import { JOBS, type JobName, type JobPayload, type JobPayloadInput, parseJob } from "@m3shd/protocol";
 import { type ConsumeOptions, type JobMeta, type QueueDriver, UnrecoverableJobError } from "./driver";
 
 /**

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
+  backoffMs,
   type ConsumeOptions,
   type EnqueueOptions,
   type QueueDriver,
   type RawJobHandler,
   UnrecoverableJobError,
-  backoffMs,
 } from "./driver";
 
 interface MemoryJob {
@@ -132,7 +132,11 @@ export class MemoryQueueDriver implements QueueDriver {
         this.options.onFailed?.(name, job.id, err);
         return;
       }
-      q.waiting.push({ ...job, attempt: job.attempt + 1, runAt: Date.now() + backoffMs(job.attempt, job.backoffDelayMs) });
+      q.waiting.push({
+        ...job,
+        attempt: job.attempt + 1,
+        runAt: Date.now() + backoffMs(job.attempt, job.backoffDelayMs),
+      });
     }
   }
 

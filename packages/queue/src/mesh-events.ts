@@ -1,8 +1,8 @@
 import {
+  createMeshEvent,
   type MeshEventData,
   type MeshEventOf,
   type MeshEventType,
-  createMeshEvent,
   newId,
 } from "@m3shd/protocol";
 import type { EventBus } from "./bus";

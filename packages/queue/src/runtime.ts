@@ -1,8 +1,8 @@
 import { BullmqQueueDriver } from "./bullmq-driver";
 import { type EventBus, MemoryEventBus, RedisEventBus } from "./bus";
 import type { QueueDriver } from "./driver";
-import { type LivenessStore, MemoryLivenessStore, RedisLivenessStore } from "./liveness";
 import { Jobs } from "./jobs";
+import { type LivenessStore, MemoryLivenessStore, RedisLivenessStore } from "./liveness";
 import { MemoryQueueDriver } from "./memory-driver";
 
 export interface QueueRuntime {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
-import { type QueueRuntime, UnrecoverableJobError, createQueueRuntime } from "../src";
+import { createQueueRuntime, type QueueRuntime, UnrecoverableJobError } from "../src";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const admin = new Redis(REDIS_URL, { lazyConnect: true });
@@ -187,7 +187,11 @@ describe("redis runtime across processes", () => {
 
   it("fails start-up with a clear error when Redis does not answer", async () => {
     await expect(
-      createQueueRuntime({ redisUrl: "redis://:secret@127.0.0.1:1", prefix: "unreachable", connectTimeoutMs: 300 }),
+      createQueueRuntime({
+        redisUrl: "redis://:secret@127.0.0.1:1",
+        prefix: "unreachable",
+        connectTimeoutMs: 300,
+      }),
     ).rejects.toThrow(/redis:\/\/:\*\*\*@127\.0\.0\.1:1\/? did not answer within 300 ms/);
   });
 });

@@ -93,7 +93,11 @@ describe("transitionTask", () => {
         lost = error;
       }
       expect(lost).toBeInstanceOf(IllegalTransitionError);
-      expect(lost).toMatchObject({ from: "assigned", to: "assigned", details: { from: "assigned", to: "assigned", task_id: task.id } });
+      expect(lost).toMatchObject({
+        from: "assigned",
+        to: "assigned",
+        details: { from: "assigned", to: "assigned", task_id: task.id },
+      });
       expect(getTask(database.db, task.id)).toMatchObject({ assignedTo: "agent-1", updatedAt: T0 + 1 });
     } finally {
       other.close();

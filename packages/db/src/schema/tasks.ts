@@ -151,5 +151,5 @@ export const taskChunks = sqliteTable(
     content: text().notNull(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.taskId, t.seq] }), checkAtLeast("task_chunks_seq_check", t.seq, 1)],
+  (t) => [primaryKey({ columns: [t.taskId, t.seq] }), checkAtLeast("task_chunks_seq_check", t.seq, 0)],
 );

@@ -1,0 +1,36 @@
+import type { OpenedDatabase } from "@m3shd/db";
+import type { QueueRuntime } from "@m3shd/queue";
+import type { Logger } from "pino";
+import { DEFAULT_SELECTION, type SelectionConfig } from "./select";
+
+/** Every timeout is configurable so tests run in seconds. */
+export interface DispatcherConfig {
+  selection: SelectionConfig;
+  /** Queued tasks considered per pass. */
+  batchSize: number;
+  /** Jobs of `dispatch.assign` handled at once (they share coalesced passes). */
+  concurrency: number;
+  /** An agent silent this long is offline and its tasks are requeued (default 90 s). */
+  offlineAfterMs: number;
+  /** A task assigned/running this long is a zombie: requeued, or failed after max attempts (10 min). */
+  zombieAfterMs: number;
+  /** Sweep intervals. */
+  sweepEveryMs: { heartbeats: number; zombies: number; deadlines: number; reconcile: number };
+}
+
+export const DEFAULT_DISPATCHER_CONFIG: DispatcherConfig = {
+  selection: DEFAULT_SELECTION,
+  batchSize: 500,
+  concurrency: 32,
+  offlineAfterMs: 90_000,
+  zombieAfterMs: 10 * 60_000,
+  sweepEveryMs: { heartbeats: 5_000, zombies: 30_000, deadlines: 60_000, reconcile: 10_000 },
+};
+
+export interface DispatcherContext {
+  database: OpenedDatabase;
+  queue: QueueRuntime;
+  logger: Logger;
+  now: () => number;
+  config: DispatcherConfig;
+}

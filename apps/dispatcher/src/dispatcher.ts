@@ -1,0 +1,140 @@
+import { nextQueuedTasks } from "@m3shd/db";
+import type { SweepKind } from "@m3shd/protocol";
+import { type PassResult, runDispatchPass } from "./assign";
+import type { DispatcherContext } from "./context";
+import { sweepDeadlines, sweepHeartbeats, sweepZombies } from "./sweepers";
+
+/** Events after which capacity may have appeared: each triggers a dispatch pass. */
+const CAPACITY_EVENTS: ReadonlySet<string> = new Set([
+  "agent_online",
+  "task_completed",
+  "task_failed",
+  "task_cancelled",
+  "task_handoff",
+  "agent_breaker",
+]);
+
+export interface Dispatcher {
+  /** Consume jobs, schedule sweeps, listen for capacity events, reconcile once. */
+  start(): Promise<void>;
+  /** Stop reacting (the queue runtime is closed by its owner). */
+  stop(): Promise<void>;
+  /** Request a pass; resolves when a pass that started after this call has finished. */
+  requestPass(): Promise<PassResult>;
+  sweep(kind: SweepKind): Promise<void>;
+  stats(): { passes: number; assigned: number };
+}
+
+/**
+ * The dispatcher. Work arrives as `dispatch.assign` jobs, but each job only *requests* a pass:
+ * passes are coalesced (one running, at most one more pending), so a burst of a thousand jobs costs
+ * a handful of passes that each assign everything assignable. Jobs carry no state, every pass
+ * re-reads SQLite, and the reconcile sweep re-runs the pass on a timer — a lost job, a flushed
+ * Redis or a missed event delays work, never loses it.
+ */
+export function createDispatcher(ctx: DispatcherContext): Dispatcher {
+  let running: Promise<PassResult> | null = null;
+  let pending: Promise<PassResult> | null = null;
+  let stopped = false;
+  let unsubscribe: (() => void) | null = null;
+  let passes = 0;
+  let assignedTotal = 0;
+
+  const pass = async (): Promise<PassResult> => {
+    passes++;
+    const result = await runDispatchPass(ctx);
+    assignedTotal += result.assigned;
+    // A full batch means more may be waiting behind it.
+    if (result.considered >= ctx.config.batchSize && result.assigned > 0) void requestPass();
+    return result;
+  };
+
+  function requestPass(): Promise<PassResult> {
+    if (stopped) return Promise.resolve({ considered: 0, assigned: 0 });
+    if (!running) {
+      running = pass().finally(() => {
+        running = null;
+      });
+      return running;
+    }
+    if (!pending) {
+      const after = running;
+      pending = after
+        .catch(() => undefined)
+        .then(() => {
+          pending = null;
+          return requestPass();
+        });
+    }
+    return pending;
+  }
+
+  async function sweep(kind: SweepKind): Promise<void> {
+    switch (kind) {
+      case "heartbeats":
+        await sweepHeartbeats(ctx);
+        break;
+      case "zombies":
+        await sweepZombies(ctx);
+        break;
+      case "deadlines":
+        await sweepDeadlines(ctx);
+        break;
+      case "reconcile":
+        await reconcile();
+        break;
+      case "approvals":
+        break; // owned by the workflows feature
+    }
+  }
+
+  /**
+   * Queued rows whose dispatch job is gone (flushed Redis, crash between insert and enqueue) get
+   * it back; then one pass runs regardless.
+   */
+  async function reconcile(): Promise<void> {
+    const queued = nextQueuedTasks(ctx.database.db, { limit: ctx.config.batchSize });
+    const missing: { taskId: string }[] = [];
+    for (const task of queued) {
+      if (!(await ctx.queue.jobs.isPending("dispatch.assign", { taskId: task.id })))
+        missing.push({ taskId: task.id });
+    }
+    if (missing.length > 0) {
+      ctx.logger.info({ count: missing.length }, "reconcile: re-enqueued queued tasks without a job");
+      await ctx.queue.jobs.enqueueMany("dispatch.assign", missing);
+    }
+    await requestPass();
+  }
+
+  return {
+    async start() {
+      const { jobs, bus } = ctx.queue;
+      jobs.consume("dispatch.assign", async () => void (await requestPass()), {
+        concurrency: ctx.config.concurrency,
+      });
+      jobs.consume("dispatch.sweep", async ({ kind }) => sweep(kind), { concurrency: 1 });
+      const every = ctx.config.sweepEveryMs;
+      await jobs.schedule("dispatch.sweep", "sweep-heartbeats", every.heartbeats, { kind: "heartbeats" });
+      await jobs.schedule("dispatch.sweep", "sweep-zombies", every.zombies, { kind: "zombies" });
+      await jobs.schedule("dispatch.sweep", "sweep-deadlines", every.deadlines, { kind: "deadlines" });
+      await jobs.schedule("dispatch.sweep", "sweep-reconcile", every.reconcile, { kind: "reconcile" });
+      unsubscribe = bus.subscribe((event) => {
+        const type = (event as { type?: unknown }).type;
+        if (typeof type === "string" && CAPACITY_EVENTS.has(type)) void requestPass().catch(logPassError);
+      });
+      await reconcile();
+    },
+    async stop() {
+      stopped = true;
+      unsubscribe?.();
+      await running?.catch(() => undefined);
+    },
+    requestPass,
+    sweep,
+    stats: () => ({ passes, assigned: assignedTotal }),
+  };
+
+  function logPassError(err: unknown) {
+    ctx.logger.error({ err }, "dispatch pass failed");
+  }
+}

@@ -1,0 +1,35 @@
+import { z } from "zod";
+
+/** The dispatcher's environment, parsed once at boot. Durations are in milliseconds. */
+export const DispatcherEnvSchema = z.object({
+  /** Directory of the shared SQLite file (the hub's data volume). */
+  M3SHD_DATA_DIR: z.string().default("./data"),
+  /** SQLite file; defaults to `<data dir>/m3shd.db`. */
+  M3SHD_DB_PATH: z.string().optional(),
+  /** Required when running alone: the queue and event bus the hub publishes to. */
+  REDIS_URL: z.string().url().optional(),
+  M3SHD_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .default("m3shd"),
+  M3SHD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Agent silent this long → offline, its tasks requeued. */
+  M3SHD_OFFLINE_AFTER_MS: z.coerce.number().int().min(1000).default(90_000),
+  /** Task assigned/running this long → requeued (or failed after max attempts). */
+  M3SHD_ZOMBIE_AFTER_MS: z.coerce.number().int().min(1000).default(600_000),
+  /** Circuit-breaker cool-down before a half-open probe. */
+  M3SHD_BREAKER_COOLDOWN_MS: z.coerce.number().int().min(0).default(60_000),
+  /** UCB exploration weight. */
+  M3SHD_UCB_EXPLORATION: z.coerce.number().min(0).max(10).default(0.5),
+});
+export type DispatcherEnv = z.infer<typeof DispatcherEnvSchema>;
+
+/** Parses `process.env` (or a given record); throws a readable message on bad config. */
+export function parseDispatcherEnv(env: Record<string, string | undefined> = process.env): DispatcherEnv {
+  const parsed = DispatcherEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid dispatcher configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,60 @@
+import { join, resolve } from "node:path";
+import { openDatabase } from "@m3shd/db";
+import { createQueueRuntime } from "@m3shd/queue";
+import { pino } from "pino";
+import { DEFAULT_DISPATCHER_CONFIG } from "./context";
+import { createDispatcher } from "./dispatcher";
+import { parseDispatcherEnv } from "./env";
+
+/**
+ * Standalone dispatcher (split deployment): consumes `dispatch.*` jobs from Redis and assigns
+ * against the shared SQLite file. Needs REDIS_URL: with in-process queues it would never see the
+ * hub's jobs.
+ */
+async function main() {
+  const env = parseDispatcherEnv();
+  const logger = pino({ level: env.M3SHD_LOG_LEVEL, base: { service: "dispatcher" } });
+  if (!env.REDIS_URL) {
+    throw new Error(
+      "REDIS_URL is required to run the dispatcher alone; use `pnpm start` for the embedded mesh",
+    );
+  }
+  const database = openDatabase({ path: env.M3SHD_DB_PATH ?? join(resolve(env.M3SHD_DATA_DIR), "m3shd.db") });
+  const queue = await createQueueRuntime({
+    redisUrl: env.REDIS_URL,
+    prefix: env.M3SHD_REDIS_PREFIX,
+    onError: (err) => logger.error({ err }, "queue error"),
+  });
+  const dispatcher = createDispatcher({
+    database,
+    queue,
+    logger,
+    now: Date.now,
+    config: {
+      ...DEFAULT_DISPATCHER_CONFIG,
+      offlineAfterMs: env.M3SHD_OFFLINE_AFTER_MS,
+      zombieAfterMs: env.M3SHD_ZOMBIE_AFTER_MS,
+      selection: { exploration: env.M3SHD_UCB_EXPLORATION, breakerCooldownMs: env.M3SHD_BREAKER_COOLDOWN_MS },
+    },
+  });
+  await dispatcher.start();
+  logger.info({ queue: queue.driver.kind }, "dispatcher running");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    await dispatcher.stop();
+    await queue.close();
+    database.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

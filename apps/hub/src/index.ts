@@ -1,0 +1,77 @@
+import { join, resolve } from "node:path";
+import { openDatabase } from "@m3shd/db";
+import { createQueueRuntime } from "@m3shd/queue";
+import { pino } from "pino";
+import { createHub } from "./app";
+import { DEFAULT_HUB_CONFIG } from "./context";
+import { parseHubEnv } from "./env";
+import { loadHubSecrets } from "./secrets";
+import { serveHub } from "./server";
+
+/**
+ * Standalone hub process (split deployment): HTTP API + SSE against the shared SQLite file and
+ * Redis. Run the dispatcher next to it (`pnpm --filter @m3shd/dispatcher start`) with the same
+ * REDIS_URL, prefix and data volume. For everything in one process use `pnpm start` at the root.
+ */
+async function main() {
+  const env = parseHubEnv();
+  const logger = pino({ level: env.M3SHD_LOG_LEVEL, base: { service: "hub" } });
+  if (!env.REDIS_URL) {
+    logger.warn(
+      "REDIS_URL is not set: this hub runs with in-process queues and no dispatcher. Use `pnpm start` for the embedded mesh.",
+    );
+  }
+  const dataDir = resolve(env.M3SHD_DATA_DIR);
+  const secrets = loadHubSecrets(dataDir, env);
+  const database = openDatabase({ path: env.M3SHD_DB_PATH ?? join(dataDir, "m3shd.db") });
+  const queue = await createQueueRuntime({
+    redisUrl: env.REDIS_URL,
+    prefix: env.M3SHD_REDIS_PREFIX,
+    onError: (err) => logger.error({ err }, "queue error"),
+  });
+  const hub = createHub({
+    database,
+    queue,
+    logger,
+    now: Date.now,
+    startedAt: Date.now(),
+    config: {
+      ...DEFAULT_HUB_CONFIG,
+      masterToken: secrets.masterToken,
+      provenanceKey: secrets.provenanceKey,
+      sse: {
+        replayCapacity: env.M3SHD_SSE_REPLAY,
+        queueLimit: env.M3SHD_SSE_QUEUE_LIMIT,
+        keepaliveMs: env.M3SHD_SSE_KEEPALIVE_S * 1000,
+      },
+      behindTls: env.M3SHD_BEHIND_TLS ?? false,
+    },
+  });
+  const served = await serveHub(hub, { host: env.M3SHD_HOST, port: env.M3SHD_PORT });
+  logger.info(
+    {
+      url: served.url,
+      queue: queue.driver.kind,
+      masterTokenFile: secrets.masterTokenFile ?? "(from M3SHD_MASTER_TOKEN)",
+    },
+    "hub listening",
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    await served.close();
+    await queue.close();
+    database.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -1,0 +1,20 @@
+import { AgentIdSchema } from "@m3shd/protocol";
+import { z } from "zod";
+import { authorize } from "../middleware/auth";
+import { pathParams } from "../middleware/validate";
+import { getAgent, listAgents } from "../services/agents";
+import type { HubApp, RouteDeps } from "../types";
+
+/** Operator view of agents. */
+export function registerAgentRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
+  app.get("/api/agents", authorize("agents:read", authenticate), async (c) =>
+    c.json({ agents: await listAgents(ctx) }),
+  );
+
+  app.get(
+    "/api/agents/:id",
+    authorize("agents:read", authenticate),
+    pathParams(z.object({ id: AgentIdSchema })),
+    async (c) => c.json({ agent: await getAgent(ctx, c.req.valid("param").id) }),
+  );
+}

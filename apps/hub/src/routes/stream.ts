@@ -1,0 +1,63 @@
+import { EVENT_TYPES, type MeshEvent, newId } from "@m3shd/protocol";
+import { streamSSE } from "hono/streaming";
+import { z } from "zod";
+import { authorize } from "../middleware/auth";
+import { queryParams } from "../middleware/validate";
+import type { HubApp, RouteDeps } from "../types";
+
+const StreamQuery = z.strictObject({
+  /** Comma-separated event types to receive (default: all). */
+  types: z
+    .string()
+    .max(2048)
+    .transform((v) => v.split(",").filter(Boolean))
+    .pipe(z.array(z.enum(EVENT_TYPES)).max(EVENT_TYPES.length))
+    .optional(),
+  /** Alternative to the `Last-Event-ID` header for clients that cannot set headers. */
+  last_event_id: z.string().max(64).optional(),
+});
+
+/**
+ * `GET /api/stream` — Server-Sent Events. Each frame carries the event id (`id:`), its type
+ * (`event:`) and the whole event as JSON (`data:`). Reconnect with `Last-Event-ID` to resume from
+ * the replay buffer; a `: gap` comment says the id was no longer buffered. A subscriber that falls
+ * 500 events behind gets a final `subscriber_dropped` event and the stream closes.
+ */
+export function registerStreamRoutes(app: HubApp, { ctx, authenticate, streamHub }: RouteDeps) {
+  app.get("/api/stream", authorize("tasks:read", authenticate), queryParams(StreamQuery), (c) => {
+    const query = c.req.valid("query");
+    const lastEventId = c.req.header("last-event-id") ?? query.last_event_id;
+    const { subscriber, gap } = streamHub.subscribe({
+      lastEventId,
+      types: query.types ? new Set(query.types) : undefined,
+    });
+    c.header("X-Accel-Buffering", "no");
+    return streamSSE(c, async (stream) => {
+      stream.onAbort(() => subscriber.close());
+      const send = (e: MeshEvent) => stream.writeSSE({ id: e.id, event: e.type, data: JSON.stringify(e) });
+      await stream.write(gap ? ": gap\n\n" : ": connected\n\n");
+      while (!stream.aborted && !stream.closed) {
+        const batch = await subscriber.next(ctx.config.sse.keepaliveMs);
+        if (batch.kind === "closed") break;
+        if (batch.kind === "idle") {
+          await stream.write(": keepalive\n\n");
+          continue;
+        }
+        if (batch.kind === "dropped") {
+          const final: MeshEvent = {
+            type: "subscriber_dropped",
+            id: newId("evt"),
+            ts: ctx.now(),
+            data: { reason: "slow_consumer", queue_limit: subscriber.limit },
+          };
+          // Bounded: a client that reads nothing at all must not pin this loop.
+          await Promise.race([send(final), new Promise((r) => setTimeout(r, 1000).unref())]);
+          break;
+        }
+        for (const e of batch.events) await send(e);
+      }
+      subscriber.close();
+      if (!stream.closed) stream.abort();
+    });
+  });
+}

@@ -1,0 +1,41 @@
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import type { Hub } from "./app";
+
+export interface ServedHub {
+  url: string;
+  port: number;
+  /** Stop accepting, end streams and long-polls, wait for in-flight requests (bounded). */
+  close(): Promise<void>;
+}
+
+/** Serves a hub over HTTP on `host:port` (port 0 picks a free one). */
+export async function serveHub(hub: Hub, options: { host: string; port: number }): Promise<ServedHub> {
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: hub.app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
+    s.once("error", reject);
+  });
+  // Long-polls hold connections for up to 30 s; keep idle sockets alive a little longer than that.
+  if ("keepAliveTimeout" in server) {
+    (server as { keepAliveTimeout: number }).keepAliveTimeout = 35_000;
+    (server as { headersTimeout: number }).headersTimeout = 36_000;
+  }
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    async close() {
+      hub.close();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 5000);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+      });
+    },
+  };
+}

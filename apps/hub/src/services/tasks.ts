@@ -1,0 +1,398 @@
+import {
+  appendChunk as dbAppendChunk,
+  getTask as dbGetTask,
+  listTasks as dbListTasks,
+  decodeTaskCursor,
+  type Executor,
+  encodeTaskCursor,
+  insertTask,
+  listChunks,
+  schema,
+  type Task as TaskRow,
+  toApiTask,
+  toApiTasks,
+  transitionTask,
+} from "@m3shd/db";
+import {
+  type CancelTaskBody,
+  CONTINUATION_PROMPT_PREFIX,
+  type CompleteTaskBody,
+  type CreateTaskBody,
+  ForbiddenError,
+  type HandoffBody,
+  IllegalTransitionError,
+  type ListTasksQuery,
+  NotFoundError,
+  newId,
+  PRIORITY_MAX,
+  type StreamChunkBody,
+  type Task,
+  type TaskStatus,
+  ValidationError,
+} from "@m3shd/protocol";
+import { and, asc, desc, eq, gte } from "drizzle-orm";
+import type { HubContext } from "../context";
+import { recordOutcome } from "./breaker";
+import { emit } from "./events";
+import { appendProvenance } from "./provenance";
+
+/** Statuses a task can be cancelled from. */
+const CANCELLABLE: readonly TaskStatus[] = ["waiting", "queued", "assigned", "running", "relayed"];
+
+function requireTask(db: Executor, id: string): TaskRow {
+  const row = dbGetTask(db, id);
+  if (!row) throw new NotFoundError("task", id);
+  return row;
+}
+
+/** One task as the API returns it. */
+export function getTask(ctx: HubContext, id: string): Task {
+  const db = ctx.database.db;
+  return toApiTasks(db, [requireTask(db, id)])[0] as Task;
+}
+
+/**
+ * `POST /api/tasks`: write the row first (queued, or waiting on unmet parents), announce it, then
+ * enqueue the dispatch job. If the enqueue is lost the reconciler finds the queued row; the event
+ * is published before the job so `task_created` always precedes `task_assigned`.
+ */
+export async function createTask(ctx: HubContext, input: CreateTaskBody, createdBy: string): Promise<Task> {
+  const now = ctx.now();
+  if (input.deadline !== undefined && input.deadline <= now) {
+    throw new ValidationError("deadline must be in the future", [
+      { path: ["deadline"], code: "too_small", message: "deadline must be in the future" },
+    ]);
+  }
+  const db = ctx.database.db;
+  const row = insertTask(db, {
+    task: {
+      id: newId("task"),
+      title: input.title,
+      prompt: input.prompt,
+      requiredCapability: input.required_capability,
+      priority: input.priority,
+      deadline: input.deadline ?? null,
+      assignTo: input.assign_to ?? null,
+      maxAttempts: input.max_attempts,
+      createdBy,
+    },
+    dependsOn: input.depends_on,
+    now,
+  });
+  const task = toApiTask(row, { dependsOn: input.depends_on });
+  await emit(ctx, "task_created", { task });
+  if (row.status === "queued") await ctx.queue.jobs.enqueue("dispatch.assign", { taskId: row.id });
+  return task;
+}
+
+/** `GET /api/tasks`: newest first, keyset-paginated. */
+export function listTasks(
+  ctx: HubContext,
+  query: ListTasksQuery,
+): { tasks: Task[]; next_cursor: string | null } {
+  let cursor = null;
+  if (query.cursor !== undefined) {
+    cursor = decodeTaskCursor(query.cursor);
+    if (!cursor) {
+      throw new ValidationError("Invalid cursor", [
+        { path: ["cursor"], code: "custom", message: "Invalid cursor" },
+      ]);
+    }
+  }
+  const page = dbListTasks(ctx.database.db, {
+    ...(query.status ? { status: query.status } : {}),
+    ...(query.agent ? { agentId: query.agent } : {}),
+    ...(query.capability ? { capability: query.capability } : {}),
+    cursor,
+    limit: query.limit,
+  });
+  return {
+    tasks: toApiTasks(ctx.database.db, page.items),
+    next_cursor: page.nextCursor ? encodeTaskCursor(page.nextCursor) : null,
+  };
+}
+
+/** `POST /api/tasks/:id/cancel`. Cancelling a terminal task is a 409. */
+export async function cancelTask(
+  ctx: HubContext,
+  id: string,
+  body: CancelTaskBody,
+  cancelledBy: string,
+): Promise<Task> {
+  const db = ctx.database.db;
+  const before = requireTask(db, id);
+  const reason = body.reason ?? "cancelled by operator";
+  const row = transitionTask(db, {
+    id,
+    from: CANCELLABLE.includes(before.status) ? before.status : CANCELLABLE,
+    to: "cancelled",
+    set: { cancelReason: reason },
+    now: ctx.now(),
+  });
+  await emit(ctx, "task_cancelled", { task_id: id, reason, cancelled_by: cancelledBy, cause_task_id: null });
+  return getTask(ctx, row.id);
+}
+
+/** Raises `ForbiddenError` unless `agentId` holds the task (IDOR guard for worker routes). */
+function requireAssignee(row: TaskRow, agentId: string | null): string {
+  if (!agentId)
+    throw new ForbiddenError("This route needs an acting agent (X-M3shd-Agent header or an agent token)");
+  if (row.assignedTo !== agentId) {
+    throw new ForbiddenError(`Task ${row.id} is not assigned to agent ${agentId}`, { task_id: row.id });
+  }
+  return agentId;
+}
+
+/**
+ * Claims the agent's oldest assigned task (highest priority first) and marks it running, counting
+ * one attempt. Returns null when the agent has nothing assigned. A lost race (the task was
+ * cancelled or reclaimed in between) moves on to the next candidate.
+ */
+export async function claimNextTask(ctx: HubContext, agentId: string): Promise<Task | null> {
+  const db = ctx.database.db;
+  for (let tries = 0; tries < 5; tries++) {
+    const next = db
+      .select()
+      .from(schema.tasks)
+      .where(and(eq(schema.tasks.assignedTo, agentId), eq(schema.tasks.status, "assigned")))
+      .orderBy(desc(schema.tasks.priority), asc(schema.tasks.assignedAt), asc(schema.tasks.id))
+      .limit(1)
+      .get();
+    if (!next) return null;
+    let row: TaskRow;
+    try {
+      row = transitionTask(db, {
+        id: next.id,
+        from: "assigned",
+        to: "running",
+        set: { attempts: next.attempts + 1, prompt: buildPrompt(next) },
+        now: ctx.now(),
+      });
+    } catch (err) {
+      if (err instanceof IllegalTransitionError || (err as { code?: string }).code === "illegal_transition")
+        continue;
+      throw err;
+    }
+    if (row.assignedTo !== agentId) continue;
+    await emit(ctx, "task_started", { task_id: row.id, agent_id: agentId, attempt: row.attempts });
+    return getTask(ctx, row.id);
+  }
+  return null;
+}
+
+/**
+ * The prompt the worker receives. Parent outputs and memory context are prepended here once those
+ * features exist; today the stored prompt is complete.
+ */
+function buildPrompt(row: TaskRow): string {
+  return row.prompt;
+}
+
+/** `POST /api/tasks/:id/stream`: append a chunk (assigned agent, running task only). */
+export async function appendChunk(
+  ctx: HubContext,
+  id: string,
+  agentId: string | null,
+  body: StreamChunkBody,
+): Promise<{ seq: number; duplicate: boolean }> {
+  const db = ctx.database.db;
+  const row = requireTask(db, id);
+  const agent = requireAssignee(row, agentId);
+  if (row.status !== "running") throw new IllegalTransitionError(row.status, "running", id);
+  if (body.seq !== undefined) {
+    // A retried POST of a chunk the hub already has: answer as before, store nothing.
+    const have = db
+      .select({ seq: schema.taskChunks.seq })
+      .from(schema.taskChunks)
+      .where(and(eq(schema.taskChunks.taskId, id), gte(schema.taskChunks.seq, body.seq)))
+      .limit(1)
+      .get();
+    if (have) return { seq: body.seq, duplicate: true };
+  }
+  const { seq } = dbAppendChunk(db, { taskId: id, content: body.content, now: ctx.now() });
+  await emit(ctx, "task_chunk", { task_id: id, agent_id: agent, seq, content: body.content });
+  return { seq, duplicate: false };
+}
+
+/** A task's stored chunks after `after` (all when omitted). */
+export function getChunks(ctx: HubContext, id: string, after?: number) {
+  requireTask(ctx.database.db, id);
+  return listChunks(ctx.database.db, { taskId: id, ...(after === undefined ? {} : { afterSeq: after }) }).map(
+    (c) => ({ seq: c.seq, content: c.content }),
+  );
+}
+
+/**
+ * `PUT /api/tasks/:id`: the assigned agent completes or fails its running task.
+ *
+ * Idempotent for the worker's spool: repeating the same completion of a task that is already `done`
+ * by the same agent with the same output answers 200 with the task and changes nothing.
+ */
+export async function completeTask(
+  ctx: HubContext,
+  id: string,
+  agentId: string | null,
+  body: CompleteTaskBody,
+): Promise<{ task: Task; replayed: boolean }> {
+  const db = ctx.database.db;
+  const row = requireTask(db, id);
+  const agent = requireAssignee(row, agentId);
+  if (body.status === "done" && row.status === "done" && row.output === body.output) {
+    return { task: getTask(ctx, id), replayed: true };
+  }
+  if (row.status !== "running") throw new IllegalTransitionError(row.status, body.status, id);
+  const now = ctx.now();
+
+  if (body.status === "done") {
+    const { updated, link, leaf } = db.transaction(
+      (tx) => {
+        const updatedRow = transitionTask(tx, {
+          id,
+          from: "running",
+          to: "done",
+          set: {
+            output: body.output,
+            error: null,
+            confidence: body.confidence ?? null,
+            model: body.model ?? row.model,
+            inputTokens: body.usage?.input_tokens ?? null,
+            outputTokens: body.usage?.output_tokens ?? null,
+            costUsd: body.cost_usd ?? null,
+          },
+          now,
+        });
+        const signed = appendProvenance(tx, ctx, updatedRow, body.output, now);
+        return { updated: updatedRow, link: signed.link, leaf: signed.leaf };
+      },
+      { behavior: "immediate" },
+    );
+    const breaker = recordOutcome(ctx, {
+      agentId: agent,
+      capability: row.requiredCapability,
+      success: true,
+      now,
+    });
+    await emit(ctx, "task_completed", {
+      task_id: id,
+      agent_id: agent,
+      output_bytes: Buffer.byteLength(body.output, "utf8"),
+      confidence: updated.confidence,
+      usage: body.usage ?? null,
+      model: updated.model,
+      cost_usd: updated.costUsd,
+    });
+    await emit(ctx, "provenance_appended", {
+      task_id: id,
+      agent_id: agent,
+      chain_index: link.seq,
+      hash: link.hash,
+      leaf_index: leaf.index,
+      tree_size: leaf.treeSize,
+      root: leaf.root,
+    });
+    if (breaker) await emit(ctx, "agent_breaker", breaker);
+    return { task: getTask(ctx, id), replayed: false };
+  }
+
+  // Failed attempt: requeue while attempts remain and the worker says a retry may help.
+  const final = !body.retryable || row.attempts >= row.maxAttempts;
+  const common = {
+    error: body.error,
+    model: body.model ?? row.model,
+    inputTokens: body.usage?.input_tokens ?? row.inputTokens,
+    outputTokens: body.usage?.output_tokens ?? row.outputTokens,
+  };
+  const updated = transitionTask(db, {
+    id,
+    from: "running",
+    to: final ? "failed" : "queued",
+    set: common,
+    now,
+  });
+  const breaker = recordOutcome(ctx, {
+    agentId: agent,
+    capability: row.requiredCapability,
+    success: false,
+    now,
+  });
+  await emit(ctx, "task_failed", {
+    task_id: id,
+    agent_id: agent,
+    error: body.error,
+    attempts: updated.attempts,
+    max_attempts: updated.maxAttempts,
+    final,
+  });
+  if (breaker) await emit(ctx, "agent_breaker", breaker);
+  if (!final) {
+    await emit(ctx, "task_requeued", {
+      task_id: id,
+      reason: "retry",
+      previous_agent_id: agent,
+      attempts: updated.attempts,
+    });
+    await ctx.queue.jobs.enqueue("dispatch.assign", { taskId: id });
+  }
+  return { task: getTask(ctx, id), replayed: false };
+}
+
+/**
+ * `POST /api/tasks/:id/handoff`: suspend the running task with its partial output and create a
+ * continuation (same capability, priority bumped by one) whose prompt starts with the partial work.
+ * Both writes share one transaction.
+ */
+export async function handoffTask(
+  ctx: HubContext,
+  id: string,
+  agentId: string | null,
+  body: HandoffBody,
+): Promise<{ suspended: Task; continuation: Task }> {
+  const db = ctx.database.db;
+  const row = requireTask(db, id);
+  const agent = requireAssignee(row, agentId);
+  if (row.status !== "running") throw new IllegalTransitionError(row.status, "suspended", id);
+  const now = ctx.now();
+  const continuationId = newId("task");
+  const prompt = `${CONTINUATION_PROMPT_PREFIX}\n${body.partial_output}\n\n---\nORIGINAL TASK:\n${row.prompt}`;
+  const { continuation } = db.transaction(
+    (tx) => {
+      transitionTask(tx, {
+        id,
+        from: "running",
+        to: "suspended",
+        set: { partialOutput: body.partial_output, error: body.reason ?? null },
+        now,
+      });
+      const next = insertTask(tx, {
+        task: {
+          id: continuationId,
+          title: row.title,
+          prompt,
+          requiredCapability: row.requiredCapability,
+          priority: Math.min(PRIORITY_MAX, row.priority + 1),
+          urgency: row.urgency,
+          deadline: row.deadline,
+          maxAttempts: row.maxAttempts,
+          continuationOf: id,
+          pipelineId: row.pipelineId ?? id,
+          createdBy: `agent:${agent}`,
+        },
+        now,
+      });
+      return { continuation: next };
+    },
+    { behavior: "immediate" },
+  );
+  const suspendedTask = getTask(ctx, id);
+  const continuationTask = getTask(ctx, continuation.id);
+  await emit(ctx, "task_handoff", {
+    task_id: id,
+    agent_id: agent,
+    continuation_id: continuation.id,
+    reason: body.reason ?? null,
+    partial_output_bytes: Buffer.byteLength(body.partial_output, "utf8"),
+  });
+  await emit(ctx, "task_created", { task: continuationTask });
+  await ctx.queue.jobs.enqueue("dispatch.assign", { taskId: continuation.id });
+  return { suspended: suspendedTask, continuation: continuationTask };
+}

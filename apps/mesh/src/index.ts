@@ -1,0 +1,71 @@
+import { parseDispatcherEnv } from "@m3shd/dispatcher";
+import { parseHubEnv } from "@m3shd/hub";
+import { pino } from "pino";
+import { startMesh } from "./mesh";
+
+/**
+ * `pnpm start`: the whole mesh in one process on the embedded default — SQLite under ./data,
+ * in-process queues unless REDIS_URL is set. Prints where to reach it and where the master token
+ * was written (the token itself is never logged).
+ */
+async function main() {
+  const hubEnv = parseHubEnv();
+  const dispatcherEnv = parseDispatcherEnv();
+  const logger = pino({ level: hubEnv.M3SHD_LOG_LEVEL, base: { service: "mesh" } });
+  const mesh = await startMesh({
+    dataDir: hubEnv.M3SHD_DATA_DIR,
+    ...(hubEnv.M3SHD_DB_PATH ? { dbPath: hubEnv.M3SHD_DB_PATH } : {}),
+    host: hubEnv.M3SHD_HOST,
+    port: hubEnv.M3SHD_PORT,
+    redisUrl: hubEnv.REDIS_URL,
+    redisPrefix: hubEnv.M3SHD_REDIS_PREFIX,
+    masterToken: hubEnv.M3SHD_MASTER_TOKEN,
+    provenanceKeyHex: hubEnv.M3SHD_PROVENANCE_KEY,
+    logger,
+    hub: {
+      sse: {
+        replayCapacity: hubEnv.M3SHD_SSE_REPLAY,
+        queueLimit: hubEnv.M3SHD_SSE_QUEUE_LIMIT,
+        keepaliveMs: hubEnv.M3SHD_SSE_KEEPALIVE_S * 1000,
+      },
+      behindTls: hubEnv.M3SHD_BEHIND_TLS ?? false,
+    },
+    dispatcher: {
+      offlineAfterMs: dispatcherEnv.M3SHD_OFFLINE_AFTER_MS,
+      zombieAfterMs: dispatcherEnv.M3SHD_ZOMBIE_AFTER_MS,
+      selection: {
+        exploration: dispatcherEnv.M3SHD_UCB_EXPLORATION,
+        breakerCooldownMs: dispatcherEnv.M3SHD_BREAKER_COOLDOWN_MS,
+      },
+    },
+  });
+  const tokenSource = mesh.masterTokenFile
+    ? `written to ${mesh.masterTokenFile} (mode 0600)`
+    : "from M3SHD_MASTER_TOKEN";
+  process.stdout.write(
+    [
+      "",
+      `  M3SHD mesh is up at ${mesh.url}`,
+      `  queues: ${mesh.queue.driver.kind}${hubEnv.REDIS_URL ? "" : " (in-process; set REDIS_URL for Redis)"}`,
+      `  master token: ${tokenSource}`,
+      `  try: curl -H "Authorization: Bearer $(cat ${mesh.masterTokenFile ?? "<token file>"})" ${mesh.url}/api/agents`,
+      "",
+    ].join("\n"),
+  );
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    await mesh.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

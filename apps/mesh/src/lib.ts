@@ -1,0 +1,1 @@
+export { type Mesh, type MeshOptions, startMesh } from "./mesh";

@@ -1,0 +1,115 @@
+import { join, resolve } from "node:path";
+import { openDatabase } from "@m3shd/db";
+import {
+  createDispatcher,
+  DEFAULT_DISPATCHER_CONFIG,
+  type Dispatcher,
+  type DispatcherConfig,
+} from "@m3shd/dispatcher";
+import {
+  createHub,
+  DEFAULT_HUB_CONFIG,
+  type Hub,
+  type HubConfig,
+  loadHubSecrets,
+  serveHub,
+} from "@m3shd/hub";
+import { createQueueRuntime, type QueueRuntime } from "@m3shd/queue";
+import { type Logger, pino } from "pino";
+
+export interface MeshOptions {
+  /** Directory for the SQLite file and generated secrets. */
+  dataDir: string;
+  /** SQLite file (default `<dataDir>/m3shd.db`). */
+  dbPath?: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Redis URL; unset runs in-process queues. */
+  redisUrl?: string | undefined;
+  redisPrefix?: string;
+  masterToken?: string | undefined;
+  provenanceKeyHex?: string | undefined;
+  logger?: Logger;
+  now?: () => number;
+  hub?: Partial<Omit<HubConfig, "masterToken" | "provenanceKey">>;
+  dispatcher?: Partial<DispatcherConfig>;
+}
+
+export interface Mesh {
+  url: string;
+  masterToken: string;
+  /** Where a generated master token was written (null when it came from the environment). */
+  masterTokenFile: string | null;
+  hub: Hub;
+  dispatcher: Dispatcher;
+  queue: QueueRuntime;
+  close(): Promise<void>;
+}
+
+/**
+ * Hub and dispatcher in one process sharing one SQLite connection and one queue runtime: the
+ * embedded default of `pnpm start`, and what integration tests and the benchmark start. With a
+ * Redis URL the same process uses BullMQ and Redis pub/sub, exactly as split processes would.
+ */
+export async function startMesh(options: MeshOptions): Promise<Mesh> {
+  const logger = options.logger ?? pino({ level: "info", base: { service: "mesh" } });
+  const now = options.now ?? Date.now;
+  const dataDir = resolve(options.dataDir);
+  const secrets = loadHubSecrets(dataDir, {
+    M3SHD_MASTER_TOKEN: options.masterToken,
+    M3SHD_PROVENANCE_KEY: options.provenanceKeyHex,
+  });
+  const database = openDatabase({ path: options.dbPath ?? join(dataDir, "m3shd.db") });
+  let queue: QueueRuntime;
+  try {
+    queue = await createQueueRuntime({
+      redisUrl: options.redisUrl,
+      prefix: options.redisPrefix ?? "m3shd",
+      onError: (err) => logger.error({ err }, "queue error"),
+      onJobFailed: (name, jobId, err) => logger.warn({ name, jobId, err }, "job failed for good"),
+    });
+  } catch (err) {
+    database.close();
+    throw err;
+  }
+  const hub = createHub({
+    database,
+    queue,
+    logger: logger.child({ service: "hub" }),
+    now,
+    startedAt: now(),
+    config: {
+      ...DEFAULT_HUB_CONFIG,
+      ...options.hub,
+      masterToken: secrets.masterToken,
+      provenanceKey: secrets.provenanceKey,
+    },
+  });
+  const dispatcher = createDispatcher({
+    database,
+    queue,
+    logger: logger.child({ service: "dispatcher" }),
+    now,
+    config: { ...DEFAULT_DISPATCHER_CONFIG, ...options.dispatcher },
+  });
+  await dispatcher.start();
+  const served = await serveHub(hub, { host: options.host ?? "127.0.0.1", port: options.port ?? 7700 });
+  let closed = false;
+  return {
+    url: served.url,
+    masterToken: secrets.masterToken,
+    masterTokenFile: secrets.masterTokenFile,
+    hub,
+    dispatcher,
+    queue,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await served.close();
+      await dispatcher.stop();
+      await queue.close();
+      database.close();
+    },
+  };
+}
