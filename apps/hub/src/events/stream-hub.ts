@@ -24,6 +24,7 @@ export class Subscriber {
   #wake: (() => void) | undefined;
   #dropped = false;
   #closed = false;
+  #onDrop: (() => void) | undefined;
 
   constructor(
     readonly limit: number,
@@ -36,8 +37,12 @@ export class Subscriber {
     if (this.#dropped || this.#closed) return false;
     if (this.filter && !this.filter(event)) return true;
     if (this.#queue.length >= this.limit) {
+      // Overflow: free the queue and leave the hub at once; the stream loop sends the final
+      // event if the client ever reads again, and the route tears the connection down if not.
       this.#dropped = true;
       this.#queue = [];
+      this.onClose(this);
+      this.#onDrop?.();
     } else {
       this.#queue.push(event);
     }
@@ -65,6 +70,15 @@ export class Subscriber {
     const events = this.#queue;
     this.#queue = [];
     return { kind: "events", events };
+  }
+
+  /** Called once if this subscriber is dropped for falling behind. */
+  onDropped(listener: () => void): void {
+    this.#onDrop = listener;
+  }
+
+  get dropped(): boolean {
+    return this.#dropped;
   }
 
   get queued(): number {
@@ -100,7 +114,7 @@ export class StreamHub {
   ingest(event: MeshEvent): void {
     this.#replay.push(event);
     if (this.#replay.length > this.#capacity) this.#replay.splice(0, this.#replay.length - this.#capacity);
-    for (const s of this.#subscribers) {
+    for (const s of [...this.#subscribers]) {
       if (!s.push(event)) this.#dropped++;
     }
   }

@@ -32,6 +32,15 @@ export function registerStreamRoutes(app: HubApp, { ctx, authenticate, streamHub
       types: query.types ? new Set(query.types) : undefined,
     });
     c.header("X-Accel-Buffering", "no");
+    // A dropped subscriber whose client reads nothing would leave this loop blocked on a write
+    // forever: after a grace second the socket is destroyed, which fails the pending write.
+    const socket = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing;
+    subscriber.onDropped(() => {
+      setTimeout(() => {
+        if (!finished) socket?.destroy();
+      }, 1000).unref();
+    });
+    let finished = false;
     return streamSSE(c, async (stream) => {
       stream.onAbort(() => subscriber.close());
       const send = (e: MeshEvent) => stream.writeSSE({ id: e.id, event: e.type, data: JSON.stringify(e) });
@@ -56,8 +65,9 @@ export function registerStreamRoutes(app: HubApp, { ctx, authenticate, streamHub
         }
         for (const e of batch.events) await send(e);
       }
+      finished = true;
       subscriber.close();
-      if (!stream.closed) stream.abort();
+      // streamSSE closes the stream after this callback, ending the chunked response cleanly.
     });
   });
 }
