@@ -13,7 +13,13 @@ import {
 import type { Assignment } from "@m3shd/protocol";
 import type { DispatcherContext } from "./context";
 import { emit } from "./events";
-import { type CandidateAgent, type CapabilityRecord, effectiveBreaker, selectAgent } from "./select";
+import {
+  breakerAdmits,
+  type CandidateAgent,
+  type CapabilityRecord,
+  effectiveBreaker,
+  selectAgent,
+} from "./select";
 
 export interface PassResult {
   considered: number;
@@ -29,7 +35,6 @@ export interface PassResult {
 export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResult> {
   const db = ctx.database.db;
   const now = ctx.now();
-  const queued = nextQueuedTasks(db, { limit: ctx.config.batchSize });
   const rows = listAgents(db, { status: ["online", "busy"] });
   const seen = rows.length > 0 ? await ctx.queue.liveness.all() : new Map<string, number>();
   const live = rows.filter((a) => (seen.get(a.id) ?? a.lastSeenAt ?? 0) >= now - ctx.config.offlineAfterMs);
@@ -51,6 +56,24 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
     });
   }
 
+  // Read only as much queued work as the free capacity can take, and only for capabilities some
+  // admitted agent can serve now: a pass costs O(free slots), not O(backlog), so a deep queue
+  // with a full fleet stays cheap no matter how often passes are triggered.
+  let freeTotal = 0;
+  const servable = new Set<string>();
+  for (const a of agents.values()) {
+    if (a.freeSlots <= 0 || !breakerAdmits(a, now, ctx.config.selection.breakerCooldownMs)) continue;
+    freeTotal += a.freeSlots;
+    for (const c of a.capabilities) servable.add(c);
+  }
+  const queued =
+    freeTotal === 0
+      ? []
+      : nextQueuedTasks(db, {
+          limit: Math.min(ctx.config.batchSize, freeTotal + 4),
+          capabilities: [...servable],
+        });
+
   const records = new Map<string, Map<string, CapabilityRecord>>();
   const recordsFor = (capability: string) => {
     let r = records.get(capability);
@@ -61,90 +84,95 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
     return r;
   };
 
+  // Every write of the pass shares one IMMEDIATE transaction (one WAL commit, however many tasks
+  // it assigns); events are published after the commit, in decision order, so no subscriber ever
+  // hears of an assignment that could still roll back.
+  const events: (() => Promise<unknown>)[] = [];
   let assigned = 0;
-  const touched = new Set<string>();
-  for (const task of queued) {
-    const capable = [...agents.values()].filter(
-      (a) => a.freeSlots > 0 && a.capabilities.includes(task.requiredCapability),
-    );
-    if (capable.length === 0) continue;
-    const choice = selectAgent({
-      capability: task.requiredCapability,
-      assignTo: task.assignTo,
-      agents: capable,
-      records: recordsFor(task.requiredCapability),
-      now,
-      config: ctx.config.selection,
-    });
-    if (!choice.winner || choice.strategy === "none") continue;
-    const winner = agents.get(choice.winner);
-    if (!winner) continue;
+  db.transaction(
+    (tx) => {
+      for (const task of queued) {
+        const capable = [...agents.values()].filter(
+          (a) => a.freeSlots > 0 && a.capabilities.includes(task.requiredCapability),
+        );
+        if (capable.length === 0) continue;
+        const choice = selectAgent({
+          capability: task.requiredCapability,
+          assignTo: task.assignTo,
+          agents: capable,
+          records: recordsFor(task.requiredCapability),
+          now,
+          config: ctx.config.selection,
+        });
+        const winner = choice.winner ? agents.get(choice.winner) : undefined;
+        if (!winner || choice.strategy === "none") continue;
 
-    // A half-open breaker takes exactly one probe: claim it with a conditional update so two
-    // dispatchers cannot both send a probe.
-    const breaker = effectiveBreaker(winner, now, ctx.config.selection.breakerCooldownMs);
-    if (breaker === "half_open" && winner.breakerState === "open") {
-      const claimed = updateAgent(db, {
-        id: winner.id,
-        set: { breakerState: "half_open" },
-        expect: { breakerState: ["open"] },
-        now,
-      });
-      if (!claimed.changed) continue;
-      winner.breakerState = "half_open";
-      await emit(ctx, "agent_breaker", {
-        agent_id: winner.id,
-        from: "open",
-        to: "half_open",
-        failures: winner.row.breakerFailures,
-      });
-    }
+        // A half-open breaker takes exactly one probe: claim it with a conditional update so
+        // two dispatchers cannot both send one.
+        const breaker = effectiveBreaker(winner, now, ctx.config.selection.breakerCooldownMs);
+        if (breaker === "half_open" && winner.breakerState === "open") {
+          const claimed = updateAgent(tx, {
+            id: winner.id,
+            set: { breakerState: "half_open" },
+            expect: { breakerState: ["open"] },
+            now,
+          });
+          if (!claimed.changed) continue;
+          winner.breakerState = "half_open";
+          const failures = winner.row.breakerFailures;
+          events.push(() =>
+            emit(ctx, "agent_breaker", { agent_id: winner.id, from: "open", to: "half_open", failures }),
+          );
+        }
 
-    const assignment: Assignment = {
-      candidates: choice.candidates,
-      winner: winner.id,
-      strategy: choice.strategy,
-      decided_at: now,
-    };
-    try {
-      transitionTask(db, {
-        id: task.id,
-        from: "queued",
-        to: "assigned",
-        set: { assignedTo: winner.id, assignment },
-        now,
-      });
-    } catch (err) {
-      if (err instanceof IllegalTransitionError) continue; // cancelled or taken meanwhile
-      throw err;
-    }
-    winner.freeSlots -= 1;
-    winner.activeTasks += 1;
-    touched.add(winner.id);
-    assigned++;
-    // Count the trial now so the next task in this pass sees the updated exploration term.
-    const rec = recordsFor(task.requiredCapability);
-    if (!rec.has(winner.id)) rec.set(winner.id, { successes: 0, failures: 0 });
-    await emit(ctx, "task_assigned", { task_id: task.id, agent_id: winner.id, assignment });
-  }
+        const assignment: Assignment = {
+          candidates: choice.candidates,
+          winner: winner.id,
+          strategy: choice.strategy,
+          decided_at: now,
+        };
+        try {
+          transitionTask(tx, {
+            id: task.id,
+            from: "queued",
+            to: "assigned",
+            set: { assignedTo: winner.id, assignment },
+            now,
+          });
+        } catch (err) {
+          if (err instanceof IllegalTransitionError) continue; // cancelled or taken meanwhile
+          throw err;
+        }
+        winner.freeSlots -= 1;
+        winner.activeTasks += 1;
+        assigned++;
+        events.push(() => emit(ctx, "task_assigned", { task_id: task.id, agent_id: winner.id, assignment }));
+      }
 
-  // Busy/online bookkeeping: only state changes are written and announced.
-  for (const a of agents.values()) {
-    const status = a.freeSlots <= 0 ? "busy" : "online";
-    if (status === a.row.status) continue;
-    const { agent, changed } = setAgentStatus(db, { id: a.id, status, now });
-    if (!changed) continue;
-    if (status === "busy") {
-      await emit(ctx, "agent_busy", {
-        agent_id: a.id,
-        active_tasks: a.activeTasks,
-        max_concurrent: a.row.maxConcurrent,
-      });
-    } else {
-      await emit(ctx, "agent_online", {
-        agent: toApiAgent(agent, { activeTasks: a.activeTasks, lastSeen: seen.get(a.id) ?? null }),
-      });
-    }
-  }
+      // Busy/online bookkeeping: only state changes are written and announced.
+      for (const a of agents.values()) {
+        const status = a.freeSlots <= 0 ? "busy" : "online";
+        if (status === a.row.status) continue;
+        const { agent, changed } = setAgentStatus(tx, { id: a.id, status, now });
+        if (!changed) continue;
+        const activeTasks = a.activeTasks;
+        events.push(
+          status === "busy"
+            ? () =>
+                emit(ctx, "agent_busy", {
+                  agent_id: a.id,
+                  active_tasks: activeTasks,
+                  max_concurrent: agent.maxConcurrent,
+                })
+            : () =>
+                emit(ctx, "agent_online", {
+                  agent: toApiAgent(agent, { activeTasks, lastSeen: seen.get(a.id) ?? null }),
+                }),
+        );
+      }
+    },
+    { behavior: "immediate" },
+  );
+  for (const publish of events) await publish();
   return { considered: queued.length, assigned };
 }

@@ -34,7 +34,6 @@ export interface Dispatcher {
  */
 export function createDispatcher(ctx: DispatcherContext): Dispatcher {
   let running: Promise<PassResult> | null = null;
-  let pending: Promise<PassResult> | null = null;
   let stopped = false;
   let unsubscribe: (() => void) | null = null;
   let passes = 0;
@@ -44,29 +43,34 @@ export function createDispatcher(ctx: DispatcherContext): Dispatcher {
     passes++;
     const result = await runDispatchPass(ctx);
     assignedTotal += result.assigned;
-    // A full batch means more may be waiting behind it.
-    if (result.considered >= ctx.config.batchSize && result.assigned > 0) void requestPass();
+    // A full batch that assigned work means more may be waiting behind it.
+    if (result.considered >= ctx.config.batchSize && result.assigned > 0)
+      void requestPass().catch(logPassError);
     return result;
   };
 
+  /**
+   * Passes are coalesced: a request while none is scheduled schedules one for the next turn of the
+   * event loop (`setImmediate`), so every trigger that arrives in the same turn — a burst of jobs,
+   * completions, registrations — shares one pass. A request while a pass runs schedules exactly
+   * one more after it, so no trigger is ever lost.
+   */
+  let scheduled: Promise<PassResult> | null = null;
   function requestPass(): Promise<PassResult> {
     if (stopped) return Promise.resolve({ considered: 0, assigned: 0 });
-    if (!running) {
-      running = pass().finally(() => {
-        running = null;
-      });
-      return running;
-    }
-    if (!pending) {
-      const after = running;
-      pending = after
-        .catch(() => undefined)
-        .then(() => {
-          pending = null;
-          return requestPass();
+    if (scheduled) return scheduled;
+    const after = running ?? Promise.resolve();
+    scheduled = after
+      .catch(() => undefined)
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        scheduled = null;
+        running = pass().finally(() => {
+          running = null;
         });
-    }
-    return pending;
+        return running;
+      });
+    return scheduled;
   }
 
   async function sweep(kind: SweepKind): Promise<void> {

@@ -308,8 +308,8 @@ CREATE TABLE `tasks` (
 	CONSTRAINT "tasks_assignee_check" CHECK("status" NOT IN ('assigned', 'running') OR "assigned_to" IS NOT NULL)
 );
 --> statement-breakpoint
-CREATE INDEX `tasks_status_priority_created_idx` ON `tasks` (`status`,"priority" DESC,`created_at`);--> statement-breakpoint
-CREATE INDEX `tasks_assigned_to_status_idx` ON `tasks` (`assigned_to`,`status`);--> statement-breakpoint
+CREATE INDEX `tasks_status_priority_created_idx` ON `tasks` (`status`,"priority" DESC,`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `tasks_assigned_to_status_idx` ON `tasks` (`assigned_to`,`status`,"priority" DESC,`assigned_at`,`id`);--> statement-breakpoint
 CREATE INDEX `tasks_capability_status_idx` ON `tasks` (`required_capability`,`status`);--> statement-breakpoint
 CREATE INDEX `tasks_deadline_idx` ON `tasks` (`deadline`) WHERE "deadline" IS NOT NULL;--> statement-breakpoint
 CREATE INDEX `tasks_created_at_id_idx` ON `tasks` (`created_at`,`id`);--> statement-breakpoint

@@ -1,5 +1,6 @@
 import type { Agent, Assignment, Task } from "@m3shd/protocol";
-import { inArray } from "drizzle-orm";
+import { and, isNotNull } from "drizzle-orm";
+import { inJsonList, prepared } from "./prepared";
 import type { Agent as AgentRow } from "./queries/agents";
 import type { Task as TaskRow } from "./queries/tasks";
 import * as schema from "./schema";
@@ -12,21 +13,27 @@ export function loadTaskRelations(db: Executor, ids: readonly string[]) {
   const dependsOn = new Map<string, string[]>();
   const continuedBy = new Map<string, string>();
   if (ids.length === 0) return { dependsOn, continuedBy };
-  const list = [...ids];
-  for (const edge of db
-    .select({ taskId: schema.taskDeps.taskId, parent: schema.taskDeps.dependsOnId })
-    .from(schema.taskDeps)
-    .where(inArray(schema.taskDeps.taskId, list))
-    .all()) {
+  const list = { ids: JSON.stringify(ids) };
+  const edges = prepared(db, "loadTaskRelations:deps", () =>
+    db
+      .select({ taskId: schema.taskDeps.taskId, parent: schema.taskDeps.dependsOnId })
+      .from(schema.taskDeps)
+      .where(inJsonList(schema.taskDeps.taskId, "ids"))
+      .prepare(),
+  ).all(list);
+  for (const edge of edges) {
     const parents = dependsOn.get(edge.taskId) ?? [];
     parents.push(edge.parent);
     dependsOn.set(edge.taskId, parents);
   }
-  for (const row of db
-    .select({ id: schema.tasks.id, of: schema.tasks.continuationOf })
-    .from(schema.tasks)
-    .where(inArray(schema.tasks.continuationOf, list))
-    .all()) {
+  const continuations = prepared(db, "loadTaskRelations:continuations", () =>
+    db
+      .select({ id: schema.tasks.id, of: schema.tasks.continuationOf })
+      .from(schema.tasks)
+      .where(and(isNotNull(schema.tasks.continuationOf), inJsonList(schema.tasks.continuationOf, "ids")))
+      .prepare(),
+  ).all(list);
+  for (const row of continuations) {
     if (row.of) continuedBy.set(row.of, row.id);
   }
   return { dependsOn, continuedBy };

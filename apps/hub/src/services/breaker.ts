@@ -1,6 +1,5 @@
-import { getAgent, recordCapabilityOutcome, updateAgent } from "@m3shd/db";
+import { type Executor, getAgent, recordCapabilityOutcome, updateAgent } from "@m3shd/db";
 import type { BreakerState, MeshEventData } from "@m3shd/protocol";
-import type { HubContext } from "../context";
 
 /** Consecutive failures that open an agent's breaker. */
 export const BREAKER_FAILURE_THRESHOLD = 3;
@@ -12,10 +11,9 @@ export const BREAKER_FAILURE_THRESHOLD = 3;
  * announce, or null when the state did not change.
  */
 export function recordOutcome(
-  ctx: HubContext,
+  db: Executor,
   input: { agentId: string; capability: string; success: boolean; now: number },
 ): MeshEventData<"agent_breaker"> | null {
-  const db = ctx.database.db;
   return db.transaction(
     (tx) => {
       recordCapabilityOutcome(tx, input);

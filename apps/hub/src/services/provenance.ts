@@ -6,9 +6,17 @@ import {
   type ProvenanceLink,
   verifyChain,
 } from "@m3shd/crypto";
-import { type Executor, schema, type Task as TaskRow } from "@m3shd/db";
+import {
+  appendProvenanceRecord,
+  type Executor,
+  getTask,
+  getTaskLink,
+  lastChainLink,
+  listChainLinks,
+  merkleLeavesFrom,
+  type Task as TaskRow,
+} from "@m3shd/db";
 import { NotFoundError, newId, ValidationError } from "@m3shd/protocol";
-import { asc, desc, eq, gte } from "drizzle-orm";
 import type { HubContext } from "../context";
 
 /**
@@ -23,15 +31,9 @@ function syncedLog(ctx: HubContext, db: Executor): MerkleLog {
     log = new MerkleLog();
     logs.set(ctx.database, log);
   }
-  const rows = db
-    .select({ index: schema.merkleLeaves.leafIndex, hash: schema.merkleLeaves.leafHash })
-    .from(schema.merkleLeaves)
-    .where(gte(schema.merkleLeaves.leafIndex, log.size))
-    .orderBy(asc(schema.merkleLeaves.leafIndex))
-    .all();
-  for (const row of rows) {
-    if (row.index !== log.size) throw new Error(`merkle_leaves has a gap at ${log.size}`);
-    log.append(Buffer.from(row.hash, "hex"));
+  for (const row of merkleLeavesFrom(db, log.size)) {
+    if (row.leafIndex !== log.size) throw new Error(`merkle_leaves has a gap at ${log.size}`);
+    log.append(Buffer.from(row.leafHash, "hex"));
   }
   return log;
 }
@@ -49,13 +51,7 @@ export function chainIdOf(row: Pick<TaskRow, "id" | "pipelineId">): string {
  */
 export function appendProvenance(tx: Executor, ctx: HubContext, row: TaskRow, output: string, now: number) {
   const chainId = chainIdOf(row);
-  const prev = tx
-    .select()
-    .from(schema.provenanceLinks)
-    .where(eq(schema.provenanceLinks.pipelineId, chainId))
-    .orderBy(desc(schema.provenanceLinks.seq))
-    .limit(1)
-    .get();
+  const prev = lastChainLink(tx, chainId);
   const agentId = row.assignedTo ?? "unknown";
   const link = createProvenanceLink({
     key: ctx.config.provenanceKey,
@@ -69,11 +65,9 @@ export function appendProvenance(tx: Executor, ctx: HubContext, row: TaskRow, ou
   const leafIndex = log.size;
   const leafHash = hashLeaf(Buffer.from(link.hash, "hex"));
   const seq = prev ? prev.seq + 1 : 0;
-  tx.insert(schema.merkleLeaves)
-    .values({ leafIndex, leafHash: leafHash.toString("hex"), taskId: row.id, createdAt: now })
-    .run();
-  tx.insert(schema.provenanceLinks)
-    .values({
+  appendProvenanceRecord(tx, {
+    leaf: { leafIndex, leafHash: leafHash.toString("hex"), taskId: row.id, createdAt: now },
+    link: {
       id: newId("prov"),
       taskId: row.id,
       pipelineId: chainId,
@@ -84,8 +78,8 @@ export function appendProvenance(tx: Executor, ctx: HubContext, row: TaskRow, ou
       agentId,
       timestamp: now,
       leafIndex,
-    })
-    .run();
+    },
+  });
   // Only now mutate the cache: if the transaction rolls back, the next sync re-reads the table.
   log.append(leafHash);
   return {
@@ -97,16 +91,10 @@ export function appendProvenance(tx: Executor, ctx: HubContext, row: TaskRow, ou
 /** `GET /api/tasks/:id/provenance`: the task's chain with a verdict and its Merkle inclusion proof. */
 export function getTaskProvenance(ctx: HubContext, taskId: string) {
   const db = ctx.database.db;
-  const task = db.select().from(schema.tasks).where(eq(schema.tasks.id, taskId)).get();
-  if (!task) throw new NotFoundError("task", taskId);
-  const own = db.select().from(schema.provenanceLinks).where(eq(schema.provenanceLinks.taskId, taskId)).get();
+  if (!getTask(db, taskId)) throw new NotFoundError("task", taskId);
+  const own = getTaskLink(db, taskId);
   if (!own) throw new NotFoundError("provenance", taskId);
-  const rows = db
-    .select()
-    .from(schema.provenanceLinks)
-    .where(eq(schema.provenanceLinks.pipelineId, own.pipelineId))
-    .orderBy(asc(schema.provenanceLinks.seq))
-    .all();
+  const rows = listChainLinks(db, own.pipelineId);
   const links: ProvenanceLink[] = rows.map((r) => ({
     prevHash: r.prevHash,
     hash: r.hash,
@@ -117,14 +105,7 @@ export function getTaskProvenance(ctx: HubContext, taskId: string) {
   }));
   // Verify against the outputs as stored now: an output edited in the database after signing
   // shows up as an output_hash_mismatch at its link.
-  const outputs = rows.map((r) => {
-    const t = db
-      .select({ output: schema.tasks.output })
-      .from(schema.tasks)
-      .where(eq(schema.tasks.id, r.taskId))
-      .get();
-    return t?.output ?? "";
-  });
+  const outputs = rows.map((r) => getTask(db, r.taskId)?.output ?? "");
   const verdict = verifyChain(ctx.config.provenanceKey, links, outputs);
   const log = syncedLog(ctx, db);
   const leafIndex = own.leafIndex ?? 0;

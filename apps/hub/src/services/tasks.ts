@@ -7,7 +7,7 @@ import {
   encodeTaskCursor,
   insertTask,
   listChunks,
-  schema,
+  nextAssignedTask,
   type Task as TaskRow,
   toApiTask,
   toApiTasks,
@@ -30,7 +30,6 @@ import {
   type TaskStatus,
   ValidationError,
 } from "@m3shd/protocol";
-import { and, asc, desc, eq, gte } from "drizzle-orm";
 import type { HubContext } from "../context";
 import { recordOutcome } from "./breaker";
 import { emit } from "./events";
@@ -151,13 +150,7 @@ function requireAssignee(row: TaskRow, agentId: string | null): string {
 export async function claimNextTask(ctx: HubContext, agentId: string): Promise<Task | null> {
   const db = ctx.database.db;
   for (let tries = 0; tries < 5; tries++) {
-    const next = db
-      .select()
-      .from(schema.tasks)
-      .where(and(eq(schema.tasks.assignedTo, agentId), eq(schema.tasks.status, "assigned")))
-      .orderBy(desc(schema.tasks.priority), asc(schema.tasks.assignedAt), asc(schema.tasks.id))
-      .limit(1)
-      .get();
+    const next = nextAssignedTask(db, agentId);
     if (!next) return null;
     let row: TaskRow;
     try {
@@ -201,12 +194,7 @@ export async function appendChunk(
   if (row.status !== "running") throw new IllegalTransitionError(row.status, "running", id);
   if (body.seq !== undefined) {
     // A retried POST of a chunk the hub already has: answer as before, store nothing.
-    const have = db
-      .select({ seq: schema.taskChunks.seq })
-      .from(schema.taskChunks)
-      .where(and(eq(schema.taskChunks.taskId, id), gte(schema.taskChunks.seq, body.seq)))
-      .limit(1)
-      .get();
+    const have = listChunks(db, { taskId: id, afterSeq: body.seq - 1, limit: 1 })[0];
     if (have) return { seq: body.seq, duplicate: true };
   }
   const { seq } = dbAppendChunk(db, { taskId: id, content: body.content, now: ctx.now() });
@@ -244,7 +232,8 @@ export async function completeTask(
   const now = ctx.now();
 
   if (body.status === "done") {
-    const { updated, link, leaf } = db.transaction(
+    // One transaction: the result is done, signed, logged and counted together, or not at all.
+    const { updated, link, leaf, breaker } = db.transaction(
       (tx) => {
         const updatedRow = transitionTask(tx, {
           id,
@@ -262,16 +251,16 @@ export async function completeTask(
           now,
         });
         const signed = appendProvenance(tx, ctx, updatedRow, body.output, now);
-        return { updated: updatedRow, link: signed.link, leaf: signed.leaf };
+        const transition = recordOutcome(tx, {
+          agentId: agent,
+          capability: row.requiredCapability,
+          success: true,
+          now,
+        });
+        return { updated: updatedRow, link: signed.link, leaf: signed.leaf, breaker: transition };
       },
       { behavior: "immediate" },
     );
-    const breaker = recordOutcome(ctx, {
-      agentId: agent,
-      capability: row.requiredCapability,
-      success: true,
-      now,
-    });
     await emit(ctx, "task_completed", {
       task_id: id,
       agent_id: agent,
@@ -302,19 +291,13 @@ export async function completeTask(
     inputTokens: body.usage?.input_tokens ?? row.inputTokens,
     outputTokens: body.usage?.output_tokens ?? row.outputTokens,
   };
-  const updated = transitionTask(db, {
-    id,
-    from: "running",
-    to: final ? "failed" : "queued",
-    set: common,
-    now,
-  });
-  const breaker = recordOutcome(ctx, {
-    agentId: agent,
-    capability: row.requiredCapability,
-    success: false,
-    now,
-  });
+  const { updated, breaker } = db.transaction(
+    (tx) => ({
+      updated: transitionTask(tx, { id, from: "running", to: final ? "failed" : "queued", set: common, now }),
+      breaker: recordOutcome(tx, { agentId: agent, capability: row.requiredCapability, success: false, now }),
+    }),
+    { behavior: "immediate" },
+  );
   await emit(ctx, "task_failed", {
     task_id: id,
     agent_id: agent,

@@ -2,6 +2,7 @@ import type { AgentStatus, BreakerState } from "@m3shd/protocol";
 import { AGENT_STATUSES } from "@m3shd/protocol";
 import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { NotFoundError } from "../errors";
+import { inJsonList, prepared } from "../prepared";
 import { agents } from "../schema";
 import type { Executor } from "../types";
 
@@ -65,7 +66,13 @@ export function upsertAgent(db: Executor, input: UpsertAgentInput): { agent: Age
 
 /** One agent by id, or undefined. */
 export function getAgent(db: Executor, id: string): Agent | undefined {
-  return db.select().from(agents).where(eq(agents.id, id)).get();
+  return prepared(db, "getAgent", () =>
+    db
+      .select()
+      .from(agents)
+      .where(eq(agents.id, sql.placeholder("id")))
+      .prepare(),
+  ).get({ id });
 }
 
 /** Agents ordered by id, optionally filtered by status(es) and an advertised capability. */
@@ -76,6 +83,17 @@ export function listAgents(
   const conditions: SQL[] = [];
   if (input.status !== undefined) {
     const statuses: readonly AgentStatus[] = typeof input.status === "string" ? [input.status] : input.status;
+    if (input.capability === undefined) {
+      // Every dispatch pass asks for the live agents: prepared, statuses bound as JSON.
+      return prepared(db, "listAgents:status", () =>
+        db
+          .select()
+          .from(agents)
+          .where(inJsonList(agents.status, "statuses"))
+          .orderBy(asc(agents.id))
+          .prepare(),
+      ).all({ statuses: JSON.stringify(statuses) });
+    }
     conditions.push(inArray(agents.status, [...statuses]));
   }
   if (input.capability !== undefined) {
@@ -110,21 +128,32 @@ export interface UpdateAgentInput {
  * (`changed: false` when `expect` no longer held). Throws `NotFoundError` for an unknown id.
  */
 export function updateAgent(db: Executor, input: UpdateAgentInput): { agent: Agent; changed: boolean } {
-  const conditions: SQL[] = [eq(agents.id, input.id)];
-  if (input.expect?.status !== undefined) conditions.push(inArray(agents.status, [...input.expect.status]));
-  if (input.expect?.breakerState !== undefined) {
-    conditions.push(inArray(agents.breakerState, [...input.expect.breakerState]));
-  }
+  const values: Record<string, unknown> = { ...input.set, updatedAt: input.now };
+  const columns = Object.keys(values)
+    .filter((c) => values[c] !== undefined)
+    .sort();
+  const expectStatus = input.expect?.status !== undefined;
+  const expectBreaker = input.expect?.breakerState !== undefined;
+  const update = prepared(db, `updateAgent:${columns.join(",")}:${expectStatus}:${expectBreaker}`, () => {
+    const conditions: SQL[] = [eq(agents.id, sql.placeholder("id"))];
+    if (expectStatus) conditions.push(inJsonList(agents.status, "expectStatus"));
+    if (expectBreaker) conditions.push(inJsonList(agents.breakerState, "expectBreaker"));
+    return db
+      .update(agents)
+      .set(Object.fromEntries(columns.map((c) => [c, sql.placeholder(`v_${c}`)])))
+      .where(and(...conditions))
+      .returning()
+      .prepare();
+  });
+  const params: Record<string, unknown> = { id: input.id };
+  for (const c of columns) params[`v_${c}`] = values[c];
+  if (expectStatus) params.expectStatus = JSON.stringify(input.expect?.status);
+  if (expectBreaker) params.expectBreaker = JSON.stringify(input.expect?.breakerState);
   return db.transaction(
     (tx) => {
-      const updated = tx
-        .update(agents)
-        .set({ ...input.set, updatedAt: input.now })
-        .where(and(...conditions))
-        .returning()
-        .get();
+      const updated = update.get(params);
       if (updated) return { agent: updated, changed: true };
-      const current = tx.select().from(agents).where(eq(agents.id, input.id)).get();
+      const current = getAgent(tx, input.id);
       if (!current) throw new NotFoundError("agent", input.id);
       return { agent: current, changed: false };
     },

@@ -1,4 +1,5 @@
 import { and, asc, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { prepared } from "../prepared";
 import { agentCapabilityStats } from "../schema";
 import type { Executor } from "../types";
 
@@ -9,25 +10,32 @@ export function recordCapabilityOutcome(
   db: Executor,
   input: { agentId: string; capability: string; success: boolean; now: number },
 ): CapabilityStats {
-  const column = input.success ? agentCapabilityStats.successes : agentCapabilityStats.failures;
-  return db
-    .insert(agentCapabilityStats)
-    .values({
-      agentId: input.agentId,
-      capability: input.capability,
-      successes: input.success ? 1 : 0,
-      failures: input.success ? 0 : 1,
-      lastOutcomeAt: input.now,
-      createdAt: input.now,
-    })
-    .onConflictDoUpdate({
-      target: [agentCapabilityStats.agentId, agentCapabilityStats.capability],
-      set: input.success
-        ? { successes: sql`${column} + 1`, lastOutcomeAt: input.now }
-        : { failures: sql`${column} + 1`, lastOutcomeAt: input.now },
-    })
-    .returning()
-    .get();
+  // Two prepared upserts (success / failure): every completion records one.
+  const upsert = prepared(db, `recordCapabilityOutcome:${input.success}`, () => {
+    const column = input.success ? agentCapabilityStats.successes : agentCapabilityStats.failures;
+    const now = sql.placeholder("now");
+    return db
+      .insert(agentCapabilityStats)
+      .values({
+        agentId: sql.placeholder("agentId"),
+        capability: sql.placeholder("capability"),
+        successes: input.success ? 1 : 0,
+        failures: input.success ? 0 : 1,
+        lastOutcomeAt: now,
+        createdAt: now,
+      })
+      .onConflictDoUpdate({
+        target: [agentCapabilityStats.agentId, agentCapabilityStats.capability],
+        set: input.success
+          ? { successes: sql`${column} + 1`, lastOutcomeAt: sql`excluded.last_outcome_at` }
+          : { failures: sql`${column} + 1`, lastOutcomeAt: sql`excluded.last_outcome_at` },
+      })
+      .returning()
+      .prepare();
+  });
+  const row = upsert.get({ agentId: input.agentId, capability: input.capability, now: input.now });
+  if (!row) throw new Error("recordCapabilityOutcome: no row returned");
+  return row;
 }
 
 /**
@@ -39,6 +47,16 @@ export function getCapabilityStats(
   capability: string,
   agentIds?: readonly string[],
 ): CapabilityStats[] {
+  if (agentIds === undefined) {
+    return prepared(db, "getCapabilityStats", () =>
+      db
+        .select()
+        .from(agentCapabilityStats)
+        .where(eq(agentCapabilityStats.capability, sql.placeholder("capability")))
+        .orderBy(asc(agentCapabilityStats.agentId))
+        .prepare(),
+    ).all({ capability });
+  }
   const conditions: SQL[] = [eq(agentCapabilityStats.capability, capability)];
   if (agentIds !== undefined) {
     if (agentIds.length === 0) return [];

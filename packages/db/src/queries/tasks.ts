@@ -1,6 +1,7 @@
 import type { TaskStatus } from "@m3shd/protocol";
 import { and, asc, count, desc, eq, inArray, isNotNull, type SQL, sql } from "drizzle-orm";
 import { ConflictError, NotFoundError } from "../errors";
+import { inJsonList, prepared } from "../prepared";
 import { taskDeps, tasks } from "../schema";
 import type { Executor } from "../types";
 import { isSqliteConstraintError } from "./sqlite-errors";
@@ -46,17 +47,28 @@ export function insertTask(db: Executor, input: InsertTaskInput): Task {
         hasUnmetParent = parents.some((parent) => parent.status !== "done");
       }
       let row: Task | undefined;
-      try {
-        row = tx
+      const values: Record<string, unknown> = {
+        createdAt: input.now,
+        updatedAt: input.now,
+        ...input.task,
+        status: hasUnmetParent ? "waiting" : "queued",
+      };
+      const columns = Object.keys(values)
+        .filter((c) => values[c] !== undefined)
+        .sort();
+      const insert = prepared(tx, `insertTask:${columns.join(",")}`, () =>
+        tx
           .insert(tasks)
-          .values({
-            createdAt: input.now,
-            updatedAt: input.now,
-            ...input.task,
-            status: hasUnmetParent ? "waiting" : "queued",
-          })
+          .values(
+            Object.fromEntries(
+              columns.map((c) => [c, sql.placeholder(c)]),
+            ) as unknown as typeof tasks.$inferInsert,
+          )
           .returning()
-          .get();
+          .prepare(),
+      );
+      try {
+        row = insert.get(Object.fromEntries(columns.map((c) => [c, values[c]])));
       } catch (error) {
         if (isSqliteConstraintError(error, "SQLITE_CONSTRAINT_PRIMARYKEY")) {
           throw new ConflictError(`task ${input.task.id} already exists`, { task_id: input.task.id });
@@ -70,6 +82,7 @@ export function insertTask(db: Executor, input: InsertTaskInput): Task {
           )
           .run();
       }
+      if (!row) throw new Error(`insertTask: no row returned for ${input.task.id}`);
       return row;
     },
     { behavior: "immediate" },
@@ -78,7 +91,13 @@ export function insertTask(db: Executor, input: InsertTaskInput): Task {
 
 /** One task by id, or undefined. */
 export function getTask(db: Executor, id: string): Task | undefined {
-  return db.select().from(tasks).where(eq(tasks.id, id)).get();
+  return prepared(db, "getTask", () =>
+    db
+      .select()
+      .from(tasks)
+      .where(eq(tasks.id, sql.placeholder("id")))
+      .prepare(),
+  ).get({ id });
 }
 
 /** Ids of the tasks `taskId` depends on. */
@@ -188,9 +207,28 @@ export function decodeTaskCursor(value: string): TaskCursor | null {
  * Queued tasks in dispatch order: highest priority first, oldest first within a priority (id breaks
  * ties so the order is total). Served by `tasks_status_priority_created_idx`.
  */
-export function nextQueuedTasks(db: Executor, input: { limit: number; capability?: string }): Task[] {
+export function nextQueuedTasks(
+  db: Executor,
+  input: { limit: number; capability?: string; capabilities?: readonly string[] },
+): Task[] {
   const conditions: SQL[] = [eq(tasks.status, "queued")];
   if (input.capability !== undefined) conditions.push(eq(tasks.requiredCapability, input.capability));
+  if (input.capabilities !== undefined) {
+    if (input.capabilities.length === 0) return [];
+    // The dispatcher's hot query: prepared once, the capability list bound as JSON.
+    if (input.capability === undefined) {
+      return prepared(db, "nextQueuedTasks:capabilities", () =>
+        db
+          .select()
+          .from(tasks)
+          .where(and(eq(tasks.status, "queued"), inJsonList(tasks.requiredCapability, "caps")))
+          .orderBy(desc(tasks.priority), asc(tasks.createdAt), asc(tasks.id))
+          .limit(sql.placeholder("limit"))
+          .prepare(),
+      ).all({ caps: JSON.stringify(input.capabilities), limit: Math.max(0, Math.trunc(input.limit)) });
+    }
+    conditions.push(inArray(tasks.requiredCapability, [...input.capabilities]));
+  }
   return db
     .select()
     .from(tasks)
@@ -205,20 +243,45 @@ export function nextQueuedTasks(db: Executor, input: { limit: number; capability
  * absent from the map. Pass `agentIds` to restrict the count.
  */
 export function countActiveTasksByAgent(db: Executor, agentIds?: readonly string[]): Map<string, number> {
-  const conditions: SQL[] = [inArray(tasks.status, [...ACTIVE_TASK_STATUSES]), isNotNull(tasks.assignedTo)];
-  if (agentIds !== undefined) {
-    if (agentIds.length === 0) return new Map();
-    conditions.push(inArray(tasks.assignedTo, [...agentIds]));
-  }
-  const rows = db
-    .select({ agentId: tasks.assignedTo, active: count() })
-    .from(tasks)
-    .where(and(...conditions))
-    .groupBy(tasks.assignedTo)
-    .all();
+  if (agentIds !== undefined && agentIds.length === 0) return new Map();
+  const active = and(inArray(tasks.status, [...ACTIVE_TASK_STATUSES]), isNotNull(tasks.assignedTo));
+  const rows =
+    agentIds === undefined
+      ? prepared(db, "countActiveTasksByAgent:all", () =>
+          db
+            .select({ agentId: tasks.assignedTo, active: count() })
+            .from(tasks)
+            .where(active)
+            .groupBy(tasks.assignedTo)
+            .prepare(),
+        ).all()
+      : prepared(db, "countActiveTasksByAgent:some", () =>
+          db
+            .select({ agentId: tasks.assignedTo, active: count() })
+            .from(tasks)
+            .where(and(active, inJsonList(tasks.assignedTo, "ids")))
+            .groupBy(tasks.assignedTo)
+            .prepare(),
+        ).all({ ids: JSON.stringify(agentIds) });
   const result = new Map<string, number>();
   for (const row of rows) if (row.agentId !== null) result.set(row.agentId, row.active);
   return result;
+}
+
+/**
+ * The agent's next task to deliver: its oldest `assigned` one, highest priority first. Prepared:
+ * every long-poll asks.
+ */
+export function nextAssignedTask(db: Executor, agentId: string): Task | undefined {
+  return prepared(db, "nextAssignedTask", () =>
+    db
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.assignedTo, sql.placeholder("agent")), eq(tasks.status, "assigned")))
+      .orderBy(desc(tasks.priority), asc(tasks.assignedAt), asc(tasks.id))
+      .limit(1)
+      .prepare(),
+  ).get({ agent: agentId });
 }
 
 /** Number of tasks per status (all statuses present, zero when none). */

@@ -1,6 +1,7 @@
 import { isLegalTaskTransition, TASK_TRANSITIONS, type TaskStatus } from "@m3shd/protocol";
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { IllegalTransitionError, NotFoundError } from "../errors";
+import { inJsonList, prepared } from "../prepared";
 import { tasks } from "../schema";
 import type { Executor } from "../types";
 import type { NewTask, Task } from "./tasks";
@@ -66,16 +67,31 @@ export function transitionTask(db: Executor, input: TransitionTaskInput): Task {
     throw new TypeError("transitionTask: a transition to `assigned` must set `assignedTo`");
   }
 
+  // One prepared statement per shape of `set` (which columns are written), reused across calls.
+  const columns = Object.keys(values).sort() as (keyof typeof values)[];
+  const update = prepared(db, `transitionTask:${columns.join(",")}`, () =>
+    db
+      .update(tasks)
+      .set(Object.fromEntries(columns.map((c) => [c, sql.placeholder(`v_${c}`)])))
+      .where(and(eq(tasks.id, sql.placeholder("id")), inJsonList(tasks.status, "from")))
+      .returning()
+      .prepare(),
+  );
+  const params: Record<string, unknown> = { id: input.id, from: JSON.stringify(from) };
+  for (const c of columns) params[`v_${c}`] = values[c];
+  const currentStatus = prepared(db, "transitionTask:status", () =>
+    db
+      .select({ status: tasks.status })
+      .from(tasks)
+      .where(eq(tasks.id, sql.placeholder("id")))
+      .prepare(),
+  );
+
   return db.transaction(
-    (tx) => {
-      const [updated] = tx
-        .update(tasks)
-        .set(values)
-        .where(and(eq(tasks.id, input.id), inArray(tasks.status, [...from])))
-        .returning()
-        .all();
+    () => {
+      const updated = update.get(params);
       if (updated) return updated;
-      const current = tx.select({ status: tasks.status }).from(tasks).where(eq(tasks.id, input.id)).get();
+      const current = currentStatus.get({ id: input.id });
       if (!current) throw new NotFoundError("task", input.id);
       throw new IllegalTransitionError(current.status, input.to, input.id);
     },

@@ -101,9 +101,21 @@ export const tasks = sqliteTable(
       sql`${columnRef(t.status)} NOT IN ('assigned', 'running') OR ${columnRef(t.assignedTo)} IS NOT NULL`,
     ),
     // Dispatcher: next queued tasks, highest priority first, oldest first within a priority.
-    index("tasks_status_priority_created_idx").on(t.status, sql`${columnRef(t.priority)} DESC`, t.createdAt),
+    index("tasks_status_priority_created_idx").on(
+      t.status,
+      sql`${columnRef(t.priority)} DESC`,
+      t.createdAt,
+      t.id,
+    ),
     // Slot counting and an agent's own task list.
-    index("tasks_assigned_to_status_idx").on(t.assignedTo, t.status),
+    // Also the long-poll's claim: an agent's assigned tasks in delivery order.
+    index("tasks_assigned_to_status_idx").on(
+      t.assignedTo,
+      t.status,
+      sql`${columnRef(t.priority)} DESC`,
+      t.assignedAt,
+      t.id,
+    ),
     index("tasks_capability_status_idx").on(t.requiredCapability, t.status),
     // Deadline sweeper; most tasks have no deadline, so the index holds only those that do.
     index("tasks_deadline_idx")
