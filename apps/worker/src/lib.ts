@@ -1,1 +1,17 @@
-export {};
+export type { CliResult, WorkerConfig, WorkerConfigInput } from "./config";
+export {
+  ConfigError,
+  loadWorkerConfig,
+  parseDuration,
+  parseWorkerConfig,
+  usage,
+  WorkerConfigSchema,
+} from "./config";
+export type { CompleteResponse, HeartbeatResponse, HubClientOptions } from "./hub-client";
+export { HubClient, HubError, HubUnreachableError, isTransientHubError } from "./hub-client";
+export type { SpoolEntry, SpoolRecord } from "./spool";
+export { Spool, SpoolRecordSchema, spoolFileName } from "./spool";
+export type { ChunkStreamerOptions, SendOutcome } from "./streamer";
+export { ChunkStreamer } from "./streamer";
+export type { WorkerDeps, WorkerHandle, WorkerStats } from "./worker";
+export { startWorker, WORKER_VERSION } from "./worker";

@@ -31,6 +31,12 @@ export type FakeScript =
       stopReason?: string;
       /** Chat Completions logprob attached to every token when the request asks for logprobs. */
       logprob?: number;
+      /**
+       * Holds the stream after `gateAfterChunks` deltas until this settles, so a test decides
+       * exactly when the model "finishes" (e.g. only once the hub is down).
+       */
+      gate?: Promise<unknown>;
+      gateAfterChunks?: number;
     }
   | {
       /** An HTTP error in the provider's error body shape. */

@@ -299,3 +299,31 @@ describe("scripting and recording", () => {
     expect(await reading).toBeInstanceOf(Error);
   });
 });
+
+describe("gated replies", () => {
+  it("holds the stream after N deltas until the gate opens", async () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    fake.enqueue({ kind: "reply", chunks: ["a", "b", "c"], gate, gateAfterChunks: 1 });
+    const stream = await anthropic().messages.create({
+      model: "m",
+      max_tokens: 5,
+      messages: [{ role: "user", content: "x" }],
+      stream: true,
+    });
+    const seen: string[] = [];
+    const reading = (async () => {
+      for await (const event of stream) {
+        if (event.type === "content_block_delta" && event.delta.type === "text_delta")
+          seen.push(event.delta.text);
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(seen).toEqual(["a"]);
+    open();
+    await reading;
+    expect(seen).toEqual(["a", "b", "c"]);
+  });
+});

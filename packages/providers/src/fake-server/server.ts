@@ -338,9 +338,11 @@ export async function startFakeProviderServer(
     for (const frame of wire.head(ctx)) write(frame);
     const limit = script.kind === "reply" ? chunks.length : Math.min(script.afterChunks ?? 0, chunks.length);
     for (let i = 0; i < limit && !closed; i++) {
+      if (reply?.gate && i === (reply.gateAfterChunks ?? 0)) await reply.gate.catch(() => undefined);
       if (reply?.delayMs) await sleep(reply.delayMs);
       write(wire.delta(ctx, chunks[i] as string));
     }
+    if (reply?.gate && (reply.gateAfterChunks ?? 0) >= limit) await reply.gate.catch(() => undefined);
     if (closed) return;
     switch (script.kind) {
       case "reply":
