@@ -265,6 +265,18 @@ export async function startWorker(
     }
   }
 
+  /** The hub answered 404 for this agent (it lost its database, or the agent was deleted). */
+  let reRegistering: Promise<void> | null = null;
+  function reRegister(): Promise<void> {
+    reRegistering ??= (async () => {
+      log.warn("the hub does not know this agent (restarted on a fresh database?); registering again");
+      await register().catch((e: unknown) => fail(e));
+    })().finally(() => {
+      reRegistering = null;
+    });
+    return reRegistering;
+  }
+
   function reconnectDelay(attempt: number): number {
     return backoffDelay(
       attempt,
@@ -279,8 +291,7 @@ export async function startWorker(
       hubUp();
     } catch (err) {
       if (err instanceof HubError && err.status === 404) {
-        log.warn("the hub does not know this agent (restarted on a fresh database?); registering again");
-        await register().catch((e: unknown) => fail(e));
+        await reRegister();
       } else if (isTransientHubError(err)) {
         hubDown(err);
       } else {
@@ -362,7 +373,7 @@ export async function startWorker(
         if (stopping) break;
         failures++;
         if (err instanceof HubError && err.status === 404) {
-          await register().catch((e: unknown) => fail(e));
+          await reRegister();
         } else if (isTransientHubError(err)) {
           hubDown(err);
           await nap(reconnectDelay(failures));

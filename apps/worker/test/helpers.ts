@@ -35,8 +35,11 @@ export interface TestMesh {
   api: Api;
   /** Stops the mesh (idempotent). */
   close(): Promise<void>;
-  /** Starts it again on the same port, data dir and Redis prefix (a hub restart). */
-  restart(): Promise<void>;
+  /**
+   * Starts it again on the same port, data dir and Redis prefix (a hub restart); `fresh` uses a new
+   * empty data dir instead (a hub that lost its database).
+   */
+  restart(options?: { fresh?: boolean }): Promise<void>;
 }
 
 /** A whole mesh (hub + dispatcher) in this process, on an ephemeral port, torn down after the test. */
@@ -44,12 +47,13 @@ export async function testMesh(
   mode: Mode,
   options: { dispatcher?: DispatcherConfig } = {},
 ): Promise<TestMesh> {
-  const dataDir = mkdtempSync(join(tmpdir(), "m3shd-worker-e2e-"));
+  const dataDirs = [mkdtempSync(join(tmpdir(), "m3shd-worker-e2e-"))];
+  const dataDir = dataDirs[0] as string;
   const prefix = `m3shd-worker-test-${randomUUID()}`;
   const redisUrl = mode === "redis" ? REDIS_URL : undefined;
-  const boot = (port: number) =>
+  const boot = (port: number, dir = dataDir) =>
     startMesh({
-      dataDir,
+      dataDir: dir,
       port,
       masterToken: MASTER,
       redisUrl,
@@ -72,16 +76,21 @@ export async function testMesh(
       mesh = null;
       await m?.close();
     },
-    async restart() {
+    async restart(restartOptions = {}) {
       if (mesh) throw new Error("mesh is running");
-      mesh = await boot(port);
+      let dir = dataDir;
+      if (restartOptions.fresh) {
+        dir = mkdtempSync(join(tmpdir(), "m3shd-worker-e2e-"));
+        dataDirs.push(dir);
+      }
+      mesh = await boot(port, dir);
       t.mesh = mesh;
     },
   };
   onTestFinished(async () => {
     await t.close();
     if (redisUrl) await dropRedisPrefix(redisUrl, prefix);
-    rmSync(dataDir, { recursive: true, force: true });
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
   });
   return t;
 }
