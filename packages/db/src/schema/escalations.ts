@@ -1,5 +1,5 @@
 import { ESCALATION_STATUSES } from "@m3shd/protocol";
-import { index, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 import { agents } from "./agents";
 import { checkIn, epochMs, timestamps } from "./columns";
 import { tasks } from "./tasks";
@@ -17,6 +17,8 @@ export const escalations = sqliteTable(
     /** Agent id or `operator`. */
     target: text().notNull(),
     reason: text().notNull(),
+    /** Consecutive failures of the agent when the escalation was raised. */
+    failures: integer().notNull().default(0),
     status: text({ enum: ESCALATION_STATUSES }).notNull().default("open"),
     resolvedBy: text(),
     resolvedAt: epochMs(),

@@ -1,3 +1,4 @@
+export * from "./agent-outages";
 export * from "./agent-tokens";
 export * from "./agents";
 export * from "./api-keys";
