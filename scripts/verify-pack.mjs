@@ -9,18 +9,46 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "inherit"] }).toString();
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, stdio: ["ignore", "pipe", "inherit"] }).toString();
 const scratch = mkdtempSync(join(tmpdir(), "m3shd-pack-"));
 try {
-  run("pnpm", ["turbo", "run", "build", "--filter=@m3shd/protocol", "--filter=@m3shd/crypto", "--output-logs=errors-only"], root);
+  run(
+    "pnpm",
+    [
+      "turbo",
+      "run",
+      "build",
+      "--filter=@m3shd/protocol",
+      "--filter=@m3shd/crypto",
+      "--output-logs=errors-only",
+    ],
+    root,
+  );
   const packs = join(scratch, "packs");
-  for (const pkg of ["protocol", "crypto"]) run("pnpm", ["pack", "--pack-destination", packs], join(root, "packages", pkg));
+  for (const pkg of ["protocol", "crypto"])
+    run("pnpm", ["pack", "--pack-destination", packs], join(root, "packages", pkg));
   const tarballs = readdirSync(packs).map((f) => join(packs, f));
   const app = join(scratch, "app");
   run("mkdir", ["-p", app]);
-  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module" }));
+  writeFileSync(
+    join(app, "package.json"),
+    JSON.stringify({ name: "scratch", private: true, type: "module" }),
+  );
   // @types/node: a Node TypeScript project has it, and @m3shd/crypto's API speaks Buffer.
-  run("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...tarballs, "typescript@5.9.3", "@types/node@20"], app);
+  run(
+    "npm",
+    [
+      "install",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      ...tarballs,
+      "typescript@5.9.3",
+      "@types/node@20",
+    ],
+    app,
+  );
   writeFileSync(
     join(app, "esm.mjs"),
     `import { CreateTaskBodySchema, LIMITS } from "@m3shd/protocol";
@@ -58,7 +86,17 @@ export const parsed = MeshEventSchema.safeParse({});
   );
   writeFileSync(
     join(app, "tsconfig.json"),
-    JSON.stringify({ compilerOptions: { module: "nodenext", moduleResolution: "nodenext", strict: true, noEmit: true, skipLibCheck: false, types: ["node"] }, files: ["typed.ts"] }),
+    JSON.stringify({
+      compilerOptions: {
+        module: "nodenext",
+        moduleResolution: "nodenext",
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        types: ["node"],
+      },
+      files: ["typed.ts"],
+    }),
   );
   process.stdout.write(run("node", ["esm.mjs"], app));
   process.stdout.write(run("node", ["cjs.cjs"], app));
