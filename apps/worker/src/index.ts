@@ -30,7 +30,12 @@ async function main(): Promise<number> {
   // First SIGINT/SIGTERM: graceful (finish within the grace period, hand off the rest). Second:
   // hand off now. Third: leave at once; the hub requeues whatever was still running.
   let signals = 0;
+  let lastSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    // One signal can arrive twice at once (sent to the process and to its group, as `timeout`
+    // does); only a signal that comes later is a second request.
+    if (Date.now() - lastSignalAt < 250) return;
+    lastSignalAt = Date.now();
     signals++;
     if (signals === 1) void worker.stop();
     else if (signals === 2) void worker.stop({ graceMs: 0 });

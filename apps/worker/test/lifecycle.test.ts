@@ -1,6 +1,10 @@
 import { join } from "node:path";
 import { CONTINUATION_PROMPT_PREFIX } from "@m3shd/protocol";
-import { type FakeProviderServer, type FakeScript, startFakeProviderServer } from "@m3shd/providers/fake-server";
+import {
+  type FakeProviderServer,
+  type FakeScript,
+  startFakeProviderServer,
+} from "@m3shd/providers/fake-server";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { Spool } from "../src/spool";
@@ -66,7 +70,12 @@ describe("worker lifecycle (in-process startWorker)", () => {
   it("graceful stop: running work finishes within the grace period, the rest is handed off with its partial output", async () => {
     const t = await testMesh("embedded");
     const quick = gate();
-    byPrompt.set("finishes in grace", { kind: "reply", chunks: ["done ", "in ", "time"], gate: quick.promise, gateAfterChunks: 1 });
+    byPrompt.set("finishes in grace", {
+      kind: "reply",
+      chunks: ["done ", "in ", "time"],
+      gate: quick.promise,
+      gateAfterChunks: 1,
+    });
     byPrompt.set("outlives grace", { kind: "hang", afterChunks: 2 });
     const { handle } = await worker(t, "w-grace", { slots: 2, shutdownGraceMs: 1500 });
     const a = await t.api.createTask({ prompt: "finishes in grace", required_capability: "research" });
@@ -113,7 +122,11 @@ describe("worker lifecycle (in-process startWorker)", () => {
     const t = await testMesh("embedded");
     byPrompt.set("too slow", { kind: "hang", afterChunks: 1 });
     const { handle } = await worker(t, "w-timeout", { taskTimeoutMs: 400 });
-    const task = await t.api.createTask({ prompt: "too slow", required_capability: "research", max_attempts: 1 });
+    const task = await t.api.createTask({
+      prompt: "too slow",
+      required_capability: "research",
+      max_attempts: 1,
+    });
     const failed = await t.api.waitForTask(task.id, "failed");
     expect(failed.error).toBe("task timed out after 0 s (worker task timeout)");
     expect(handle.stats()).toMatchObject({ failed: 1, consecutiveFailures: 1 });
@@ -124,7 +137,11 @@ describe("worker lifecycle (in-process startWorker)", () => {
     let load = 50;
     const { handle, lines } = await worker(t, "w-loaded", { maxLoad: 4 }, { loadavg: () => load });
     const task = await t.api.createTask({ prompt: "wait for it", required_capability: "research" });
-    await until(() => lines.find((l) => l.msg === "load above ceiling; not taking new work"), 5000, "load warning");
+    await until(
+      () => lines.find((l) => l.msg === "load above ceiling; not taking new work"),
+      5000,
+      "load warning",
+    );
     // The dispatcher assigned it, but the worker did not ask for it.
     const assigned = await t.api.waitForTask(task.id, "assigned");
     expect(assigned.assigned_to).toBe("w-loaded");
@@ -164,20 +181,27 @@ describe("worker lifecycle (in-process startWorker)", () => {
     byPrompt.set("always 400", { kind: "error", status: 400, message: "prompt is malformed" });
     const flaky = await worker(t, "w-pausing", { capabilities: ["flaky"], failureBackoffMs: 1500 });
     const failing = await Promise.all(
-      [1, 2, 3].map(() => t.api.createTask({ prompt: "always 400", required_capability: "flaky", max_attempts: 1 })),
+      [1, 2, 3].map(() =>
+        t.api.createTask({ prompt: "always 400", required_capability: "flaky", max_attempts: 1 }),
+      ),
     );
     await Promise.all(failing.map((task) => t.api.waitForTask(task.id, "failed")));
     const stats = flaky.handle.stats();
     expect(stats.consecutiveFailures).toBe(3);
     expect(stats.pausedUntil).toBeGreaterThan(Date.now());
     expect(stats.pausedUntil).toBeLessThanOrEqual(Date.now() + 1500);
-    expect(flaky.lines.find((l) => String(l.msg).startsWith("repeated task failures"))).toMatchObject({ pause_ms: 1500 });
+    expect(flaky.lines.find((l) => String(l.msg).startsWith("repeated task failures"))).toMatchObject({
+      pause_ms: 1500,
+    });
   });
 
   it("on start, delivers a result spooled by a previous run whose task is still ours", async () => {
     const t = await testMesh("embedded", { dispatcher: { offlineAfterMs: 30_000 } });
     // A previous worker process registered, picked the task up, finished, and died before delivering.
-    await t.api.call("POST", "/api/agents/w-reborn/register", { capabilities: ["research"], max_concurrent: 1 });
+    await t.api.call("POST", "/api/agents/w-reborn/register", {
+      capabilities: ["research"],
+      max_concurrent: 1,
+    });
     const task = await t.api.createTask({ prompt: "x", required_capability: "research" });
     await t.api.waitForTask(task.id, "assigned");
     const claimed = await fetch(`${t.url}/api/agents/w-reborn/tasks/next?wait=5`, {

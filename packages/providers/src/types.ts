@@ -1,17 +1,15 @@
+import type { Usage } from "@m3shd/protocol";
+
 /** Provider adapters this package ships. The worker registers with this name as its `provider`. */
 export const PROVIDER_KINDS = ["anthropic", "openai", "grok", "openai-compatible", "cli", "jobs"] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 /**
- * Token usage of one call, in the hub's terms (`@m3shd/protocol` `Usage`): `input_tokens` counts
- * every input token, cached or not; `cached_input_tokens` is the subset served from the
- * provider's prompt cache, priced separately.
+ * Token usage of one call, in the hub's terms (`@m3shd/protocol` `Usage`, so a result goes into a
+ * completion unchanged): `input_tokens` counts every input token, cached or not;
+ * `cached_input_tokens` is the subset served from the provider's prompt cache, priced separately.
  */
-export interface TokenUsage {
-  input_tokens: number;
-  output_tokens: number;
-  cached_input_tokens?: number;
-}
+export type TokenUsage = Usage;
 
 /** One model call. Everything but `prompt` has a default from the provider's config. */
 export interface RunInput {
