@@ -36,6 +36,7 @@ export function createDispatcher(ctx: DispatcherContext): Dispatcher {
   let running: Promise<PassResult> | null = null;
   let stopped = false;
   let unsubscribe: (() => void) | null = null;
+  const startedAt = ctx.now();
   let passes = 0;
   let assignedTotal = 0;
 
@@ -76,7 +77,7 @@ export function createDispatcher(ctx: DispatcherContext): Dispatcher {
   async function sweep(kind: SweepKind): Promise<void> {
     switch (kind) {
       case "heartbeats":
-        await sweepHeartbeats(ctx);
+        await sweepHeartbeats(ctx, startedAt);
         break;
       case "zombies":
         await sweepZombies(ctx);

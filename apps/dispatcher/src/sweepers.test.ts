@@ -106,6 +106,25 @@ describe("sweepers", () => {
     expect(await sweepHeartbeats(ctx)).toEqual([]); // already offline: nothing twice
   });
 
+  test("after a restart, an agent gets a full timeout to be heard from before it is declared offline", async ({
+    ctx,
+  }) => {
+    const db = ctx.database.db;
+    // Registered long ago; the in-memory liveness of the previous process is gone.
+    upsertAgent(db, {
+      id: "survivor",
+      name: "survivor",
+      capabilities: ["code"],
+      maxConcurrent: 1,
+      now: T0 - 3_600_000,
+    });
+    const startedAt = T0;
+    ctx.clock.now = T0 + 29_000;
+    expect(await sweepHeartbeats(ctx, startedAt)).toEqual([]);
+    ctx.clock.now = T0 + 31_000;
+    expect(await sweepHeartbeats(ctx, startedAt)).toEqual(["survivor"]);
+  });
+
   test("zombies are requeued, and failed once attempts run out", async ({ ctx }) => {
     const db = ctx.database.db;
     upsertAgent(db, { id: "slow", name: "slow", capabilities: ["code"], maxConcurrent: 2, now: T0 });

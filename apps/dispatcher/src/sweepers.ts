@@ -60,14 +60,18 @@ export async function reclaimTask(
   return true;
 }
 
-/** Agents silent past `offlineAfterMs` go offline; their assigned and running tasks are reclaimed. */
-export async function sweepHeartbeats(ctx: DispatcherContext): Promise<string[]> {
+/**
+ * Agents silent past `offlineAfterMs` go offline; their assigned and running tasks are reclaimed.
+ * `since` is when this dispatcher started: liveness kept in memory is lost on a restart, so no
+ * agent is judged silent before it has had a full timeout to be heard from again.
+ */
+export async function sweepHeartbeats(ctx: DispatcherContext, since = 0): Promise<string[]> {
   const now = ctx.now();
   const db = ctx.database.db;
   const seen = await ctx.queue.liveness.all();
   const gone: string[] = [];
   for (const agent of listAgents(db, { status: ["online", "busy"] })) {
-    const last = seen.get(agent.id) ?? agent.lastSeenAt ?? 0;
+    const last = seen.get(agent.id) ?? Math.max(agent.lastSeenAt ?? 0, since);
     if (last >= now - ctx.config.offlineAfterMs) continue;
     const { changed } = setAgentStatus(db, { id: agent.id, status: "offline", now });
     if (!changed) continue;
@@ -86,7 +90,7 @@ export async function sweepHeartbeats(ctx: DispatcherContext): Promise<string[]>
     gone.push(agent.id);
     await emit(ctx, "agent_offline", {
       agent_id: agent.id,
-      last_seen_at: last || null,
+      last_seen_at: seen.get(agent.id) ?? agent.lastSeenAt ?? null,
       requeued_task_ids: requeued,
     });
   }

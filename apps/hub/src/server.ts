@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { Hub } from "./app";
@@ -11,15 +12,15 @@ export interface ServedHub {
 
 /** Serves a hub over HTTP on `host:port` (port 0 picks a free one). */
 export async function serveHub(hub: Hub, options: { host: string; port: number }): Promise<ServedHub> {
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch: hub.app.fetch, hostname: options.host, port: options.port }, () => resolve(s));
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = serve({ fetch: hub.app.fetch, hostname: options.host, port: options.port }, () =>
+      resolve(s as Server),
+    );
     s.once("error", reject);
   });
   // Long-polls hold connections for up to 30 s; keep idle sockets alive a little longer than that.
-  if ("keepAliveTimeout" in server) {
-    (server as { keepAliveTimeout: number }).keepAliveTimeout = 35_000;
-    (server as { headersTimeout: number }).headersTimeout = 36_000;
-  }
+  server.keepAliveTimeout = 35_000;
+  server.headersTimeout = 36_000;
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
@@ -28,13 +29,18 @@ export async function serveHub(hub: Hub, options: { host: string; port: number }
     async close() {
       hub.close();
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 5000);
+        // In-flight requests get a grace period; then every socket is cut — a keep-alive client
+        // that keeps sending must not be served by a hub whose database is about to close.
+        const timer = setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, 5000);
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
           resolve();
         });
-        (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+        server.closeIdleConnections();
       });
     },
   };

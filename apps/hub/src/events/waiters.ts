@@ -13,6 +13,7 @@ export interface ArmedWaiter {
  */
 export class Waiters {
   readonly #byAgent = new Map<string, Set<(woken: boolean) => void>>();
+  #closed = false;
 
   constructor(private readonly maxPerAgent = 256) {}
 
@@ -24,7 +25,7 @@ export class Waiters {
       this.#byAgent.set(agentId, set);
     }
     const agentSet = set;
-    if (agentSet.size >= this.maxPerAgent || signal?.aborted) {
+    if (this.#closed || agentSet.size >= this.maxPerAgent || signal?.aborted) {
       return { promise: Promise.resolve(false), cancel() {} };
     }
     let finish: (woken: boolean) => void = () => {};
@@ -55,9 +56,14 @@ export class Waiters {
     return true;
   }
 
-  /** Wakes every waiter of every agent (shutdown). */
-  wakeAll(): void {
+  /** Shutdown: releases every parked waiter and refuses new ones, so long-polls answer at once. */
+  close(): void {
+    this.#closed = true;
     for (const set of [...this.#byAgent.values()]) for (const w of [...set]) w(false);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Parked waiters, for one agent or in total. */

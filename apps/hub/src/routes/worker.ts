@@ -68,7 +68,7 @@ export function registerWorkerRoutes(app: HubApp, { ctx, authenticate, waiters }
         }
         if (!waiter) break;
         const woken = await waiter.promise;
-        if (!woken && (Date.now() >= deadline || signal.aborted)) break;
+        if (!woken && (Date.now() >= deadline || signal.aborted || waiters.closed)) break;
       }
       await ctx.queue.liveness.touch(agentId, ctx.now());
       return c.body(null, 204);

@@ -245,6 +245,7 @@ export async function completeTask(
             confidence: body.confidence ?? null,
             model: body.model ?? row.model,
             inputTokens: body.usage?.input_tokens ?? null,
+            cachedInputTokens: body.usage?.cached_input_tokens ?? null,
             outputTokens: body.usage?.output_tokens ?? null,
             costUsd: body.cost_usd ?? null,
           },
@@ -294,7 +295,11 @@ export async function completeTask(
   const { updated, breaker } = db.transaction(
     (tx) => ({
       updated: transitionTask(tx, { id, from: "running", to: final ? "failed" : "queued", set: common, now }),
-      breaker: recordOutcome(tx, { agentId: agent, capability: row.requiredCapability, success: false, now }),
+      // A non-retryable failure is the task's fault (input the job cannot parse, a prompt the model
+      // refuses), not the agent's: it must not trip a healthy agent's breaker.
+      breaker: body.retryable
+        ? recordOutcome(tx, { agentId: agent, capability: row.requiredCapability, success: false, now })
+        : null,
     }),
     { behavior: "immediate" },
   );
