@@ -1,15 +1,24 @@
 #!/usr/bin/env node
-// `pnpm start`: build the all-in-one mesh (cached by Turborepo after the first run) and run the
-// built JavaScript with plain node — the same artefact production runs. Signals pass through.
+// `pnpm start`: build the mesh and the worker (cached by Turborepo after the first run), run the
+// all-in-one mesh with plain node, then join one local `jobs` worker so a fresh install does real
+// work out of the box (deterministic jobs need no model or key). Signals pass through to both.
 import { spawn, spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 process.stdout.write("Building the mesh (first run takes a minute; later runs are cached)…\n");
 const build = spawnSync(
   "pnpm",
-  ["turbo", "run", "build", "--filter=@m3shd/mesh...", "--output-logs=errors-only"],
+  [
+    "turbo",
+    "run",
+    "build",
+    "--filter=@m3shd/mesh...",
+    "--filter=@m3shd/worker...",
+    "--output-logs=errors-only",
+  ],
   {
     cwd: root,
     stdio: ["ignore", "ignore", "inherit"],
@@ -20,9 +29,66 @@ if (build.status !== 0) {
   process.stderr.write("Build failed; run `pnpm build` to see why.\n");
   process.exit(build.status ?? 1);
 }
-const child = spawn(process.execPath, [join(root, "apps/mesh/dist/index.js")], {
+
+const children = [];
+const mesh = spawn(process.execPath, [join(root, "apps/mesh/dist/index.js")], {
   cwd: root,
   stdio: "inherit",
 });
-for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+children.push(mesh);
+let stopping = false;
+const stop = (signal) => {
+  stopping = true;
+  for (const child of children) if (child.exitCode === null) child.kill(signal);
+};
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stop(signal));
+mesh.on("exit", (code, signal) => {
+  stop("SIGTERM");
+  process.exit(code ?? (signal ? 1 : 0));
+});
+
+// The local worker: set M3SHD_LOCAL_WORKER=0 to run the mesh alone.
+if (process.env.M3SHD_LOCAL_WORKER !== "0") {
+  const host = process.env.M3SHD_HOST ?? "127.0.0.1";
+  const port = process.env.M3SHD_PORT ?? "7700";
+  const hub = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const dataDir = resolve(root, process.env.M3SHD_DATA_DIR ?? "data");
+  const ready = async () => {
+    for (let i = 0; i < 300 && !stopping; i++) {
+      try {
+        if ((await fetch(`${hub}/api/health`)).ok) return true;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return false;
+  };
+  if (await ready()) {
+    const tokenFile = join(dataDir, "master-token");
+    const token =
+      process.env.M3SHD_MASTER_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : "");
+    // The token travels in the environment, never on the command line (visible in `ps`).
+    const worker = spawn(process.execPath, [join(root, "apps/worker/dist/index.js")], {
+      cwd: root,
+      stdio: "inherit",
+      env: {
+        ...process.env,
+        M3SHD_HUB: hub,
+        M3SHD_TOKEN: token,
+        M3SHD_AGENT_ID: process.env.M3SHD_LOCAL_WORKER_ID ?? "local-jobs",
+        M3SHD_PROVIDER: "jobs",
+        M3SHD_SLOTS: process.env.M3SHD_LOCAL_WORKER_SLOTS ?? "4",
+        M3SHD_SPOOL_DIR: join(dataDir, "local-worker-spool"),
+        M3SHD_LOG_LEVEL: process.env.M3SHD_LOCAL_WORKER_LOG_LEVEL ?? "warn",
+      },
+    });
+    children.push(worker);
+    worker.on("exit", (code) => {
+      if (!stopping) process.stderr.write(`local jobs worker exited (${code}); the mesh keeps running\n`);
+    });
+    process.stdout.write(
+      "  local worker: local-jobs (deterministic jobs: echo, text_stats, keyword_extract, text_chunk, text_embed)\n\n",
+    );
+  }
+}
