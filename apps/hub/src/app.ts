@@ -5,18 +5,28 @@ import { secureHeaders } from "hono/secure-headers";
 import type { HubContext } from "./context";
 import { StreamHub } from "./events/stream-hub";
 import { Waiters } from "./events/waiters";
-import { type Authenticator, masterAuthenticator } from "./middleware/auth";
+import { auditRequests } from "./middleware/audit";
+import type { Authenticator } from "./middleware/auth";
 import { errorResponse } from "./middleware/errors";
 import { registerAgentRoutes } from "./routes/agents";
+import { registerApiKeyRoutes } from "./routes/api-keys";
+import { registerAuditRoutes } from "./routes/audit";
 import { registerHealthRoutes } from "./routes/health";
 import { registerProvenanceRoutes } from "./routes/provenance";
+import { registerSessionRoutes } from "./routes/sessions";
 import { registerStreamRoutes } from "./routes/stream";
 import { registerTaskRoutes } from "./routes/tasks";
+import { registerTokenRoutes } from "./routes/tokens";
+import { registerUserRoutes } from "./routes/users";
 import { registerWorkerRoutes } from "./routes/worker";
+import { createDefaultAuthenticator } from "./services/auth";
+import { createHubLimits, type HubLimits } from "./services/limits";
+import { authConfig } from "./services/sessions";
+import { ensureSeedAdmin } from "./services/users";
 import type { HubApp, HubEnv, RouteDeps } from "./types";
 
 export interface CreateHubOptions {
-  /** Resolves bearer tokens; default accepts only the master token. */
+  /** Resolves credentials; default: master token → agent token → API key → session cookie. */
   authenticate?: Authenticator;
 }
 
@@ -25,6 +35,13 @@ export interface Hub {
   ctx: HubContext;
   streamHub: StreamHub;
   waiters: Waiters;
+  /** Rate-limit counters (API key caps, login throttling). */
+  limits: HubLimits;
+  /**
+   * Settles when first-run setup is done: the seed admin exists (when `config.dataDir` is set).
+   * `seedAdminPasswordFile` is where its generated password was written, if it was created now.
+   */
+  ready: Promise<{ seedAdminPasswordFile: string | null }>;
   /** Stop listening to the bus and end every open stream and long-poll. */
   close(): void;
 }
@@ -36,7 +53,8 @@ const KNOWN_EVENTS: ReadonlySet<string> = new Set(EVENT_TYPES);
  * wakes long-polls. No `listen`, no env reads — `index.ts` does that; tests call this directly.
  */
 export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub {
-  const authenticate = options.authenticate ?? masterAuthenticator(ctx.config.masterToken);
+  const limits = createHubLimits(ctx, authConfig(ctx).loginWindowMs);
+  const authenticate = options.authenticate ?? createDefaultAuthenticator(ctx, limits);
   const streamHub = new StreamHub({
     replayCapacity: ctx.config.sse.replayCapacity,
     subscriberQueueLimit: ctx.config.sse.queueLimit,
@@ -65,6 +83,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
       permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
     }),
   );
+  app.use("*", auditRequests(ctx));
   app.onError((err, c) => errorResponse(err, c, ctx.logger));
   app.notFound((c) =>
     errorResponse(new NotFoundError("route", `${c.req.method} ${c.req.path}`), c, ctx.logger),
@@ -77,16 +96,31 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   registerTaskRoutes(app, deps);
   registerProvenanceRoutes(app, deps);
   registerStreamRoutes(app, deps);
+  registerTokenRoutes(app, deps);
+  registerApiKeyRoutes(app, deps, limits);
+  registerUserRoutes(app, deps);
+  registerSessionRoutes(app, deps, limits);
+  registerAuditRoutes(app, deps);
+
+  const dataDir = ctx.config.dataDir;
+  const ready = dataDir
+    ? ensureSeedAdmin(ctx, dataDir).then((seed) => ({ seedAdminPasswordFile: seed.passwordFile }))
+    : Promise.resolve({ seedAdminPasswordFile: null });
+  // Awaited by whoever starts the hub; this only keeps an unawaited failure from going unseen.
+  ready.catch((err: unknown) => ctx.logger.error({ err }, "seed admin setup failed"));
 
   return {
     app,
     ctx,
     streamHub,
     waiters,
+    limits,
+    ready,
     close() {
       unsubscribe();
-      waiters.wakeAll();
+      waiters.close();
       streamHub.closeAll();
+      limits.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { OpenedDatabase } from "@m3shd/db";
 import type { QueueRuntime } from "@m3shd/queue";
 import type { Logger } from "pino";
+import type { WorkflowsConfig } from "./services/workflow-config";
 
 /** Tunables of the hub; every timeout is configurable so tests run in seconds. */
 export interface HubConfig {
@@ -12,11 +13,39 @@ export interface HubConfig {
   longPollMaxMs: number;
   /** SSE: replay buffer size, per-subscriber queue cap, keepalive interval. */
   sse: { replayCapacity: number; queueLimit: number; keepaliveMs: number };
+  /** DAGs, budgets, escalations and ntfy alerts; defaults in `DEFAULT_WORKFLOWS_CONFIG`. */
+  workflows?: Partial<WorkflowsConfig>;
   /** Retries a failed attempt gets before the task fails for good are the task's `max_attempts`. */
   version: string;
   /** Set behind TLS: secure cookies, HSTS honoured by browsers. */
   behindTls: boolean;
+  /** Data directory: the seed admin's generated password is written there (0600). Unset: no seed admin. */
+  dataDir?: string;
+  /** Redis for rate-limit counters shared by every hub process. Unset: counters live in this process. */
+  redisUrl?: string | undefined;
+  /** Redis key prefix of this mesh (default "m3shd"). */
+  redisPrefix?: string;
+  /** Take the client IP from the last `X-Forwarded-For` entry (only behind your own proxy). */
+  trustProxy?: boolean;
+  /** Sessions and login throttling; defaults in `DEFAULT_AUTH_CONFIG`. */
+  auth?: Partial<AuthConfig>;
 }
+
+/** Session lifetime and login throttling. */
+export interface AuthConfig {
+  /** Session lifetime from login (24 h). */
+  sessionTtlMs: number;
+  /** Failed logins allowed per client IP per window (5); the next attempt is a 429. */
+  loginMaxFailures: number;
+  /** Login throttling window (5 min). */
+  loginWindowMs: number;
+}
+
+export const DEFAULT_AUTH_CONFIG: AuthConfig = {
+  sessionTtlMs: 24 * 60 * 60 * 1000,
+  loginMaxFailures: 5,
+  loginWindowMs: 5 * 60 * 1000,
+};
 
 /** Everything a hub service function needs. Built once per app; tests build their own. */
 export interface HubContext {

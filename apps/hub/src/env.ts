@@ -42,6 +42,8 @@ export const HubEnvSchema = z.object({
   M3SHD_SSE_KEEPALIVE_S: z.coerce.number().min(1).max(300).default(30),
   /** Set behind a TLS-terminating proxy so cookies get `Secure` and HSTS applies. */
   M3SHD_BEHIND_TLS: bool,
+  /** Client IP from the last X-Forwarded-For entry (login throttling, audit). Only behind your own proxy. */
+  M3SHD_TRUST_PROXY: bool,
 });
 export type HubEnv = z.infer<typeof HubEnvSchema>;
 

@@ -45,14 +45,20 @@ async function main() {
         keepaliveMs: env.M3SHD_SSE_KEEPALIVE_S * 1000,
       },
       behindTls: env.M3SHD_BEHIND_TLS ?? false,
+      dataDir,
+      redisUrl: env.REDIS_URL,
+      redisPrefix: env.M3SHD_REDIS_PREFIX,
+      trustProxy: env.M3SHD_TRUST_PROXY ?? false,
     },
   });
+  const { seedAdminPasswordFile } = await hub.ready;
   const served = await serveHub(hub, { host: env.M3SHD_HOST, port: env.M3SHD_PORT });
   logger.info(
     {
       url: served.url,
       queue: queue.driver.kind,
       masterTokenFile: secrets.masterTokenFile ?? "(from M3SHD_MASTER_TOKEN)",
+      ...(seedAdminPasswordFile ? { seedAdminPasswordFile } : {}),
     },
     "hub listening",
   );

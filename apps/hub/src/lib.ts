@@ -1,5 +1,11 @@
 export { type CreateHubOptions, createHub, type Hub } from "./app";
-export { DEFAULT_HUB_CONFIG, type HubConfig, type HubContext } from "./context";
+export {
+  type AuthConfig,
+  DEFAULT_AUTH_CONFIG,
+  DEFAULT_HUB_CONFIG,
+  type HubConfig,
+  type HubContext,
+} from "./context";
 export { type HubEnv, HubEnvSchema, parseHubEnv } from "./env";
 export { StreamHub, Subscriber } from "./events/stream-hub";
 export { Waiters } from "./events/waiters";
@@ -7,6 +13,7 @@ export {
   type Authenticator,
   actingAgent,
   authorize,
+  CSRF_HEADER,
   chainAuthenticators,
   masterAuthenticator,
   type Principal,
@@ -16,3 +23,5 @@ export {
 } from "./middleware/auth";
 export { type HubSecrets, loadHubSecrets, loadOrCreateSecret } from "./secrets";
 export { type ServedHub, serveHub } from "./server";
+export { USER_ROLE_PERMISSIONS } from "./services/permissions";
+export { SEED_ADMIN_PASSWORD_FILE, SEED_ADMIN_USERNAME } from "./services/users";

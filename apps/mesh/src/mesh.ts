@@ -41,6 +41,8 @@ export interface Mesh {
   masterToken: string;
   /** Where a generated master token was written (null when it came from the environment). */
   masterTokenFile: string | null;
+  /** Where the seed admin's generated password was written on this first run (null otherwise). */
+  seedAdminPasswordFile: string | null;
   hub: Hub;
   dispatcher: Dispatcher;
   queue: QueueRuntime;
@@ -81,11 +83,15 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     startedAt: now(),
     config: {
       ...DEFAULT_HUB_CONFIG,
+      dataDir,
+      redisUrl: options.redisUrl,
+      redisPrefix: options.redisPrefix ?? "m3shd",
       ...options.hub,
       masterToken: secrets.masterToken,
       provenanceKey: secrets.provenanceKey,
     },
   });
+  const { seedAdminPasswordFile } = await hub.ready;
   const dispatcher = createDispatcher({
     database,
     queue,
@@ -100,6 +106,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     url: served.url,
     masterToken: secrets.masterToken,
     masterTokenFile: secrets.masterTokenFile,
+    seedAdminPasswordFile,
     hub,
     dispatcher,
     queue,

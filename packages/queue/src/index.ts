@@ -5,4 +5,5 @@ export * from "./jobs";
 export * from "./liveness";
 export * from "./memory-driver";
 export * from "./mesh-events";
+export * from "./redis-client";
 export * from "./runtime";

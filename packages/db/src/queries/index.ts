@@ -1,6 +1,7 @@
 export * from "./agents";
 export * from "./analytics";
 export * from "./approvals";
+export * from "./auth";
 export * from "./capability-stats";
 export * from "./chunks";
 export * from "./costs";
