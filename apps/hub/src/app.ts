@@ -19,10 +19,12 @@ import { registerTaskRoutes } from "./routes/tasks";
 import { registerTokenRoutes } from "./routes/tokens";
 import { registerUserRoutes } from "./routes/users";
 import { registerWorkerRoutes } from "./routes/worker";
+import { registerWorkflowRoutes } from "./routes/workflows";
 import { createDefaultAuthenticator } from "./services/auth";
 import { createHubLimits, type HubLimits } from "./services/limits";
 import { authConfig } from "./services/sessions";
 import { ensureSeedAdmin } from "./services/users";
+import { startWorkflows } from "./services/workflows";
 import type { HubApp, HubEnv, RouteDeps } from "./types";
 
 export interface CreateHubOptions {
@@ -96,6 +98,8 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   registerTaskRoutes(app, deps);
   registerProvenanceRoutes(app, deps);
   registerStreamRoutes(app, deps);
+  registerWorkflowRoutes(app, deps);
+  startWorkflows(ctx);
   registerTokenRoutes(app, deps);
   registerApiKeyRoutes(app, deps, limits);
   registerUserRoutes(app, deps);

@@ -3,6 +3,7 @@ import { insertUser, transitionTask, upsertAgent } from "@m3shd/db";
 import { ErrorBodySchema, newId, type Permission } from "@m3shd/protocol";
 import { describe, expect, test } from "vitest";
 import { listRoutePermissions, type RoutePermission } from "../src/middleware/auth";
+import { WORKFLOW_SPECS } from "./matrix-workflows";
 import {
   type CallOptions,
   credentialsOf,
@@ -242,6 +243,7 @@ const SPECS: Record<string, RouteSpec> = {
     }),
   },
   "GET /api/audit": { ok: 200, build: () => ({ path: "/api/audit?limit=5" }) },
+  ...WORKFLOW_SPECS,
 };
 
 let doneTaskId = "";

@@ -1,5 +1,6 @@
 import {
   type Agent as AgentRow,
+  closeOutage,
   countActiveTasksByAgent,
   getAgent as dbGetAgent,
   listAgents as dbListAgents,
@@ -55,6 +56,8 @@ export async function registerAgent(ctx: HubContext, id: string, body: RegisterA
     status,
     now,
   });
+  // Back from an outage (uptime analytics and the next "agent down" alert start from here).
+  if (before?.status === "offline") closeOutage(ctx.database.db, { agentId: id, now });
   await ctx.queue.liveness.touch(id, now);
   const agent = await getAgent(ctx, id);
   // Announce on every registration: capabilities or slots may have changed, which is new capacity.
@@ -79,6 +82,7 @@ export async function touchAgent(
     report?.load_avg !== undefined && Math.abs((row.loadAvg ?? -1) - report.load_avg) >= 0.05;
   const reportedChanged = report !== undefined && report.active_tasks !== row.activeTasks;
   if (row.status === "offline") {
+    closeOutage(ctx.database.db, { agentId: id, now });
     const active = countActiveTasksByAgent(ctx.database.db, [id]).get(id) ?? 0;
     const status = active >= row.maxConcurrent ? "busy" : "online";
     updateAgent(ctx.database.db, {

@@ -32,6 +32,7 @@ import {
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
 import { recordOutcome } from "./breaker";
+import { onTaskCancelled, onTaskHandedOff, onTaskOutcome, publishEffects } from "./dag";
 import { emit } from "./events";
 import { appendProvenance } from "./provenance";
 
@@ -121,14 +122,23 @@ export async function cancelTask(
   const db = ctx.database.db;
   const before = requireTask(db, id);
   const reason = body.reason ?? "cancelled by operator";
-  const row = transitionTask(db, {
-    id,
-    from: CANCELLABLE.includes(before.status) ? before.status : CANCELLABLE,
-    to: "cancelled",
-    set: { cancelReason: reason },
-    now: ctx.now(),
-  });
+  const now = ctx.now();
+  // The task and its waiting descendants (fail-fast) are cancelled in one transaction.
+  const { row, effects } = db.transaction(
+    (tx) => {
+      const cancelled = transitionTask(tx, {
+        id,
+        from: CANCELLABLE.includes(before.status) ? before.status : CANCELLABLE,
+        to: "cancelled",
+        set: { cancelReason: reason },
+        now,
+      });
+      return { row: cancelled, effects: onTaskCancelled(tx, ctx, { taskId: id, now }) };
+    },
+    { behavior: "immediate" },
+  );
   await emit(ctx, "task_cancelled", { task_id: id, reason, cancelled_by: cancelledBy, cause_task_id: null });
+  await publishEffects(ctx, effects);
   return getTask(ctx, row.id);
 }
 
@@ -233,7 +243,7 @@ export async function completeTask(
 
   if (body.status === "done") {
     // One transaction: the result is done, signed, logged and counted together, or not at all.
-    const { updated, link, leaf, breaker } = db.transaction(
+    const { updated, link, leaf, breaker, effects } = db.transaction(
       (tx) => {
         const updatedRow = transitionTask(tx, {
           id,
@@ -258,7 +268,18 @@ export async function completeTask(
           success: true,
           now,
         });
-        return { updated: updatedRow, link: signed.link, leaf: signed.leaf, breaker: transition };
+        // Cost, budget alert and the release of dependents commit with the result.
+        const effects = onTaskOutcome(tx, ctx, {
+          task: updatedRow,
+          agentId: agent,
+          outcome: "done",
+          agentFault: false,
+          usage: body.usage,
+          model: updatedRow.model,
+          costUsd: body.cost_usd,
+          now,
+        });
+        return { updated: updatedRow, link: signed.link, leaf: signed.leaf, breaker: transition, effects };
       },
       { behavior: "immediate" },
     );
@@ -281,6 +302,7 @@ export async function completeTask(
       root: leaf.root,
     });
     if (breaker) await emit(ctx, "agent_breaker", breaker);
+    await publishEffects(ctx, effects);
     return { task: getTask(ctx, id), replayed: false };
   }
 
@@ -292,15 +314,34 @@ export async function completeTask(
     inputTokens: body.usage?.input_tokens ?? row.inputTokens,
     outputTokens: body.usage?.output_tokens ?? row.outputTokens,
   };
-  const { updated, breaker } = db.transaction(
-    (tx) => ({
-      updated: transitionTask(tx, { id, from: "running", to: final ? "failed" : "queued", set: common, now }),
+  const { updated, breaker, effects } = db.transaction(
+    (tx) => {
+      const updatedRow = transitionTask(tx, {
+        id,
+        from: "running",
+        to: final ? "failed" : "queued",
+        set: common,
+        now,
+      });
       // A non-retryable failure is the task's fault (input the job cannot parse, a prompt the model
       // refuses), not the agent's: it must not trip a healthy agent's breaker.
-      breaker: body.retryable
+      const transition = body.retryable
         ? recordOutcome(tx, { agentId: agent, capability: row.requiredCapability, success: false, now })
-        : null,
-    }),
+        : null;
+      // Cost, escalation, and (on the final failure) fail-fast cancellation of dependents.
+      const effects = onTaskOutcome(tx, ctx, {
+        task: updatedRow,
+        agentId: agent,
+        outcome: final ? "failed" : "retry",
+        agentFault: body.retryable,
+        usage: body.usage,
+        model: updatedRow.model,
+        costUsd: undefined,
+        error: body.error,
+        now,
+      });
+      return { updated: updatedRow, breaker: transition, effects };
+    },
     { behavior: "immediate" },
   );
   await emit(ctx, "task_failed", {
@@ -321,6 +362,7 @@ export async function completeTask(
     });
     await ctx.queue.jobs.enqueue("dispatch.assign", { taskId: id });
   }
+  await publishEffects(ctx, effects);
   return { task: getTask(ctx, id), replayed: false };
 }
 
@@ -367,6 +409,7 @@ export async function handoffTask(
         },
         now,
       });
+      onTaskHandedOff(tx, { suspendedId: id, continuationId: next.id });
       return { continuation: next };
     },
     { behavior: "immediate" },

@@ -6,7 +6,9 @@ import { DAY_MS } from "./costs";
 
 /**
  * Aggregates for the admin analytics. Each is one GROUP BY over a time range served by a
- * `created_at` index; the hub shapes the rows. Days are UTC day numbers (`ms / 86 400 000`).
+ * `created_at` index; the hub shapes the rows. Days are UTC day numbers (`ms / 86 400 000`); the
+ * divisor is an integer literal, not a bound parameter, which SQLite would bind as a REAL and turn
+ * the division into a fractional one.
  */
 
 /** Task counts created in [from, to], by status, holder, capability and UTC day. */
@@ -19,7 +21,7 @@ export function taskCounts(
       status: tasks.status,
       agentId: tasks.assignedTo,
       capability: tasks.requiredCapability,
-      day: sql<number>`${tasks.createdAt} / ${DAY_MS}`,
+      day: sql<number>`${tasks.createdAt} / ${sql.raw(String(DAY_MS))}`,
       n: sql<number>`count(*)`,
     })
     .from(tasks)
@@ -43,7 +45,7 @@ export function costByAgentDay(
   return db
     .select({
       agentId: costLog.agentId,
-      day: sql<number>`${costLog.createdAt} / ${DAY_MS}`,
+      day: sql<number>`${costLog.createdAt} / ${sql.raw(String(DAY_MS))}`,
       calls: sql<number>`count(*)`,
       inputTokens: sql<number>`coalesce(sum(${costLog.inputTokens}), 0)`,
       outputTokens: sql<number>`coalesce(sum(${costLog.outputTokens}), 0)`,
