@@ -11,6 +11,7 @@ import {
   updateAgent,
 } from "@m3shd/db";
 import type { Assignment } from "@m3shd/protocol";
+import { agentsOverBudget } from "./budget";
 import type { DispatcherContext } from "./context";
 import { emit } from "./events";
 import {
@@ -42,6 +43,8 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
     db,
     live.map((a) => a.id),
   );
+  // Over their daily token cap: no new work today (they keep their slots and status).
+  const overBudget = agentsOverBudget(ctx, live);
   const agents = new Map<string, CandidateAgent & { row: AgentRow }>();
   for (const row of live) {
     const activeTasks = active.get(row.id) ?? 0;
@@ -62,7 +65,8 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
   let freeTotal = 0;
   const servable = new Set<string>();
   for (const a of agents.values()) {
-    if (a.freeSlots <= 0 || !breakerAdmits(a, now, ctx.config.selection.breakerCooldownMs)) continue;
+    if (a.freeSlots <= 0 || overBudget.has(a.id)) continue;
+    if (!breakerAdmits(a, now, ctx.config.selection.breakerCooldownMs)) continue;
     freeTotal += a.freeSlots;
     for (const c of a.capabilities) servable.add(c);
   }
@@ -93,7 +97,7 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
     (tx) => {
       for (const task of queued) {
         const capable = [...agents.values()].filter(
-          (a) => a.freeSlots > 0 && a.capabilities.includes(task.requiredCapability),
+          (a) => a.freeSlots > 0 && !overBudget.has(a.id) && a.capabilities.includes(task.requiredCapability),
         );
         if (capable.length === 0) continue;
         const choice = selectAgent({

@@ -1,4 +1,9 @@
-import type { OpenedDatabase } from "@m3shd/db";
+import {
+  type DagSettings,
+  DEFAULT_DAG_SETTINGS,
+  DEFAULT_DAILY_TOKEN_CAP,
+  type OpenedDatabase,
+} from "@m3shd/db";
 import type { QueueRuntime } from "@m3shd/queue";
 import type { Logger } from "pino";
 import { DEFAULT_SELECTION, type SelectionConfig } from "./select";
@@ -14,8 +19,21 @@ export interface DispatcherConfig {
   offlineAfterMs: number;
   /** A task assigned/running this long is a zombie: requeued, or failed after max attempts (10 min). */
   zombieAfterMs: number;
-  /** Sweep intervals. */
-  sweepEveryMs: { heartbeats: number; zombies: number; deadlines: number; reconcile: number };
+  /** Sweep intervals; `approvals` (expiry of pending approvals) defaults to 5 s. */
+  sweepEveryMs: {
+    heartbeats: number;
+    zombies: number;
+    deadlines: number;
+    reconcile: number;
+    approvals?: number;
+  };
+  /**
+   * Tokens per agent per UTC day unless the agent has its own cap (`agents.daily_token_cap`); an
+   * agent at or over its cap gets no new work until the day rolls over. 0: no default cap.
+   */
+  dailyTokenCap: number;
+  /** What a task that fails for good here (attempts used up) does to its dependents. */
+  dag: DagSettings;
 }
 
 export const DEFAULT_DISPATCHER_CONFIG: DispatcherConfig = {
@@ -24,7 +42,15 @@ export const DEFAULT_DISPATCHER_CONFIG: DispatcherConfig = {
   concurrency: 32,
   offlineAfterMs: 90_000,
   zombieAfterMs: 10 * 60_000,
-  sweepEveryMs: { heartbeats: 5_000, zombies: 30_000, deadlines: 60_000, reconcile: 10_000 },
+  sweepEveryMs: {
+    heartbeats: 5_000,
+    zombies: 30_000,
+    deadlines: 60_000,
+    reconcile: 10_000,
+    approvals: 5_000,
+  },
+  dailyTokenCap: DEFAULT_DAILY_TOKEN_CAP,
+  dag: DEFAULT_DAG_SETTINGS,
 };
 
 export interface DispatcherContext {

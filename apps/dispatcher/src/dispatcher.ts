@@ -3,6 +3,7 @@ import type { SweepKind } from "@m3shd/protocol";
 import { type PassResult, runDispatchPass } from "./assign";
 import type { DispatcherContext } from "./context";
 import { sweepDeadlines, sweepHeartbeats, sweepZombies } from "./sweepers";
+import { sweepApprovals } from "./workflows";
 
 /** Events after which capacity may have appeared: each triggers a dispatch pass. */
 const CAPACITY_EVENTS: ReadonlySet<string> = new Set([
@@ -89,7 +90,8 @@ export function createDispatcher(ctx: DispatcherContext): Dispatcher {
         await reconcile();
         break;
       case "approvals":
-        break; // owned by the workflows feature
+        await sweepApprovals(ctx);
+        break;
     }
   }
 
@@ -123,6 +125,9 @@ export function createDispatcher(ctx: DispatcherContext): Dispatcher {
       await jobs.schedule("dispatch.sweep", "sweep-zombies", every.zombies, { kind: "zombies" });
       await jobs.schedule("dispatch.sweep", "sweep-deadlines", every.deadlines, { kind: "deadlines" });
       await jobs.schedule("dispatch.sweep", "sweep-reconcile", every.reconcile, { kind: "reconcile" });
+      await jobs.schedule("dispatch.sweep", "sweep-approvals", every.approvals ?? 5_000, {
+        kind: "approvals",
+      });
       unsubscribe = bus.subscribe((event) => {
         const type = (event as { type?: unknown }).type;
         if (typeof type === "string" && CAPACITY_EVENTS.has(type)) void requestPass().catch(logPassError);

@@ -1,6 +1,7 @@
 import {
   IllegalTransitionError,
   listAgents,
+  type Settlement,
   schema,
   setAgentStatus,
   type Task as TaskRow,
@@ -10,6 +11,7 @@ import { PRIORITY_MAX, type RequeueReason, URGENCIES, type Urgency } from "@m3sh
 import { and, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { DispatcherContext } from "./context";
 import { emit } from "./events";
+import { onAgentDown, publishExhausted, settleExhausted } from "./workflows";
 
 /**
  * Takes a task back from its agent: `assigned`/`running` → `queued`, or → `failed` when its
@@ -24,17 +26,25 @@ export async function reclaimTask(
   const now = ctx.now();
   const attempts = task.status === "assigned" ? task.attempts + 1 : task.attempts;
   const exhausted = attempts >= task.maxAttempts;
+  let settlement: Settlement | null;
   try {
-    transitionTask(ctx.database.db, {
-      id: task.id,
-      from: task.status,
-      to: exhausted ? "failed" : "queued",
-      set: {
-        attempts,
-        ...(exhausted ? { error: `${reason}: no attempts left (${attempts}/${task.maxAttempts})` } : {}),
+    settlement = ctx.database.db.transaction(
+      (tx) => {
+        transitionTask(tx, {
+          id: task.id,
+          from: task.status,
+          to: exhausted ? "failed" : "queued",
+          set: {
+            attempts,
+            ...(exhausted ? { error: `${reason}: no attempts left (${attempts}/${task.maxAttempts})` } : {}),
+          },
+          now,
+        });
+        // Failed for good: its dependents are settled (fail-fast) in the same transaction.
+        return exhausted ? settleExhausted(tx, ctx, task.id, now) : null;
       },
-      now,
-    });
+      { behavior: "immediate" },
+    );
   } catch (err) {
     if (err instanceof IllegalTransitionError) return false; // it moved on meanwhile (completed, cancelled)
     throw err;
@@ -48,6 +58,7 @@ export async function reclaimTask(
       max_attempts: task.maxAttempts,
       final: true,
     });
+    await publishExhausted(ctx, { ...task, attempts }, settlement, `${reason}: no attempts left`);
     return false;
   }
   await emit(ctx, "task_requeued", {
@@ -93,6 +104,7 @@ export async function sweepHeartbeats(ctx: DispatcherContext, since = 0): Promis
       last_seen_at: seen.get(agent.id) ?? agent.lastSeenAt ?? null,
       requeued_task_ids: requeued,
     });
+    await onAgentDown(ctx, agent.id, last);
   }
   return gone;
 }
