@@ -61,5 +61,9 @@ async function payloadDigest(c: Context): Promise<string | null> {
   } catch {
     return null;
   }
-  return c.req.raw.body === null ? sha256Hex("") : null;
+  // Judged from the headers: touching `c.req.raw.body` would make the node adapter start
+  // streaming a body nobody reads, which stalls the connection for the client's next request.
+  const length = c.req.header("content-length");
+  const hasBody = c.req.header("transfer-encoding") !== undefined || (length !== undefined && length !== "0");
+  return hasBody ? null : sha256Hex("");
 }

@@ -14,7 +14,10 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 export function jsonBody<S extends z.ZodType>(schema: S, limitBytes: number) {
   const limit: MiddlewareHandler = bodyLimit({
     maxSize: limitBytes,
-    onError: () => {
+    onError: (c) => {
+      // The rest of the oversized body is never read: close the connection after the 413, or a
+      // keep-alive client's next request on it would be read as the tail of this body.
+      c.header("Connection", "close");
       throw new LimitExceededError("request body", limitBytes);
     },
   });

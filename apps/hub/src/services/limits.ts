@@ -93,9 +93,10 @@ export function createHubLimits(ctx: HubContext, loginWindowMs: number): HubLimi
       keyPrefix: `${prefix}:${name}`,
       points: UNBOUNDED_POINTS,
       duration,
-      // While Redis is unreachable, count in this process instead of failing every request: the
-      // caps then hold per process, which is weaker but never worse than no limit at all.
-      rejectIfRedisNotReady: true,
+      // When a command fails (Redis unreachable; the client gives up after one retry), count in
+      // this process instead of failing the request: caps then hold per process, weaker but never
+      // worse than no limit. Commands issued while the client is still connecting wait for it
+      // rather than going to the fallback, so a fresh hub counts in Redis from its first request.
       insuranceLimiter: memory,
     });
     return new WindowCounter(limiter, windowMs);
