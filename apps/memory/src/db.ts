@@ -36,7 +36,8 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
       ) STRICT;
       CREATE INDEX agent_keys_kek ON agent_keys (kek_id);
 
-      -- One memory. Key, value and tags live only inside \`sealed\` (AES-256-GCM, AAD = agent ‖ id);
+      -- One memory. Key, value, tags, confidence and source task live only inside \`sealed\`
+      -- (AES-256-GCM, AAD = agent ‖ id); only what queries need (agent, times, blinds) is in clear.
       -- \`key_blind\` is an HMAC of the key identity so upserts find the row without the plaintext.
       CREATE TABLE entries (
         seq INTEGER PRIMARY KEY,
@@ -45,8 +46,6 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
         generation INTEGER NOT NULL,
         key_blind BLOB NOT NULL,
         sealed BLOB NOT NULL,
-        confidence REAL NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
-        source_task_id TEXT,
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
         -- The entry's blind FTS tokens, packed 8 bytes each: the same relation the FTS index already
@@ -75,6 +74,13 @@ export const MIGRATIONS: readonly { version: number; name: string; sql: string }
         token BLOB PRIMARY KEY,
         df INTEGER NOT NULL
       ) STRICT, WITHOUT ROWID;
+      -- Index totals (rows, tokens): N and the average length in the bm25 of the second ranking stage.
+      CREATE TABLE fts_stats (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        docs INTEGER NOT NULL,
+        tokens INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO fts_stats (id, docs, tokens) VALUES (1, 0, 0);
       -- An entry's index row can never outlive it.
       CREATE TRIGGER entries_fts_delete AFTER DELETE ON entries BEGIN
         DELETE FROM entry_fts WHERE rowid = old.seq;

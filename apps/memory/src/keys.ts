@@ -186,6 +186,9 @@ export class KeyManager {
 
   /** A specific generation (for rows written before a rotation committed elsewhere). */
   generation(agentId: string, generation: number): AgentKeySet {
+    // Cached sets are immutable per (agent, generation): re-wrapping changes the wrapper, not the key.
+    const cached = this.#cache.get(`${agentId}\0${generation}`);
+    if (cached) return cached;
     const row = this.#stmts.generation.get(agentId, generation);
     if (!row) throw new Error(`No key generation ${generation} for agent ${agentId}`);
     return this.#keySet(row);

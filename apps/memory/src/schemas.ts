@@ -90,7 +90,8 @@ export const SearchMemoryResponseSchema = z.object({
   results: z.array(z.object({ entry: MemoryEntrySchema, score: z.number() })),
   /** Safe terms the query was reduced to (0: nothing searchable, empty results). */
   terms: z.int(),
-  strategy: z.enum(["bm25", "recency", "none"]),
+  /** How it was answered: every term ranked, only the rarer terms for candidates (then all), or nothing to search. */
+  strategy: z.enum(["bm25", "bm25_bounded", "none"]),
 });
 
 export const DeleteMemoryResponseSchema = z.object({ deleted: z.literal(true), key: z.string() });

@@ -506,6 +506,13 @@ export function createMemoryService(options: MemoryServiceOptions): MemoryServic
         }
         await yieldToLoop();
       }
+      // Old-generation ciphertexts and wrapped keys linger in WAL frames until a checkpoint copies
+      // the new pages over them; truncating the WAL now leaves no superseded copy on disk.
+      try {
+        db.pragma("wal_checkpoint(TRUNCATE)");
+      } catch (err) {
+        logger.warn({ err }, "WAL checkpoint after rotation failed; it will happen on the next checkpoint");
+      }
       result.durationMs = performance.now() - t0;
       logger.info(
         {

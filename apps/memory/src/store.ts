@@ -29,10 +29,10 @@ export interface EntryRow {
   generation: number;
   key_blind: Buffer;
   sealed: Buffer;
-  confidence: number;
-  source_task_id: string | null;
   created_at: number;
   updated_at: number;
+  /** Packed 8-byte blind tokens of the entry. */
+  tokens: Buffer;
 }
 
 /** What is sealed inside `entries.sealed`. Short names: every byte is stored 10⁵ times. */
@@ -40,6 +40,9 @@ interface SealedEntry {
   k: string;
   v: string;
   t: string[];
+  /** Confidence and source task are sealed too: nothing queries them, so nothing needs them in clear. */
+  c: number;
+  s: string | null;
 }
 
 /** What a write sets; `id`/`createdAt` are kept from the existing row on update. */
@@ -56,7 +59,7 @@ export interface EntryWrite {
 export type StoreStatus = "created" | "updated" | "unchanged";
 
 /** How a search was answered (see docs/memory.md, "Query planning"). */
-export type SearchStrategy = "bm25" | "recency" | "none";
+export type SearchStrategy = "bm25" | "bm25_bounded" | "none";
 
 export interface SearchFilters {
   /** Normalized tag the entry must carry. */
@@ -77,10 +80,18 @@ export interface StoreOptions {
 }
 
 const ENTRY_COLUMNS =
-  "e.seq, e.id, e.agent_id, e.generation, e.key_blind, e.sealed, e.confidence, e.source_task_id, e.created_at, e.updated_at";
+  "e.seq, e.id, e.agent_id, e.generation, e.key_blind, e.sealed, e.created_at, e.updated_at, e.tokens";
 const HEX_TOKEN = /^[0-9a-f]{16}$/;
-/** Most tokens AND-ed in a recency fallback. */
-const RECENCY_AND_MAX = 8;
+/** Most tokens (the rarest) AND-ed in the intersection stage. */
+const INTERSECTION_MAX = 8;
+/** Summed document frequency of the intersection, as a multiple of the bm25 budget. */
+const INTERSECTION_BUDGET_FACTOR = 10;
+/** Candidates ranked in stage 2: at least this many, 4× the limit, at most the cap. */
+const CANDIDATES_MIN = 40;
+const CANDIDATES_MAX = 2000;
+/** FTS5's bm25 defaults. */
+const BM25_K1 = 1.2;
+const BM25_B = 0.75;
 
 function entryAad(agentId: string, entryId: string): Buffer {
   return associatedData("m3shd.memory.entry.v1", agentId, entryId);
@@ -111,11 +122,11 @@ function prepareStoreStatements(db: Sqlite) {
       `SELECT ${ENTRY_COLUMNS} FROM entries AS e WHERE e.agent_id = ? ORDER BY e.seq`,
     ),
     insert: db.prepare(
-      `INSERT INTO entries (id, agent_id, generation, key_blind, sealed, confidence, source_task_id, created_at, updated_at, tokens)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO entries (id, agent_id, generation, key_blind, sealed, created_at, updated_at, tokens)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     update: db.prepare(
-      `UPDATE entries SET generation = ?, key_blind = ?, sealed = ?, confidence = ?, source_task_id = ?, updated_at = ?, tokens = ?
+      `UPDATE entries SET generation = ?, key_blind = ?, sealed = ?, updated_at = ?, tokens = ?
        WHERE seq = ?`,
     ),
     tokensOf: db.prepare<[number], Buffer>("SELECT tokens FROM entries WHERE seq = ?").pluck(),
@@ -130,6 +141,10 @@ function prepareStoreStatements(db: Sqlite) {
     deleteFts: db.prepare("DELETE FROM entry_fts WHERE rowid = ?"),
     insertFts: db.prepare("INSERT INTO entry_fts (rowid, tokens) VALUES (?, ?)"),
     docFrequency: db.prepare<[Buffer], number>("SELECT df FROM term_df WHERE token = ?").pluck(),
+    stats: db.prepare<[], { docs: number; tokens: number }>(
+      "SELECT docs, tokens FROM fts_stats WHERE id = 1",
+    ),
+    addStats: db.prepare("UPDATE fts_stats SET docs = docs + ?, tokens = tokens + ? WHERE id = 1"),
     mergesOfAgent: db.prepare<[string], { id: string; generation: number; sealed: Buffer }>(
       "SELECT id, generation, sealed FROM merges WHERE agent_id = ?",
     ),
@@ -151,7 +166,8 @@ export class MemoryStore {
   readonly #options: StoreOptions;
   readonly #stmts: ReturnType<typeof prepareStoreStatements>;
   #pendingDf: Map<string, number> | null = null;
-  readonly #dynamic = new Map<string, BetterSqlite3.Statement<unknown[], EntryRow & { score: number }>>();
+  #pendingStats: { docs: number; tokens: number } | null = null;
+  readonly #dynamic = new Map<string, BetterSqlite3.Statement<unknown[], EntryRow>>();
 
   constructor(db: Sqlite, keys: KeyManager, options: StoreOptions) {
     this.#db = db;
@@ -173,8 +189,8 @@ export class MemoryStore {
       key: sealed.k,
       value: sealed.v,
       tags: sealed.t,
-      confidence: row.confidence,
-      sourceTaskId: row.source_task_id,
+      confidence: sealed.c,
+      sourceTaskId: sealed.s,
       createdAt: row.created_at,
       updatedAt: row.updated_at,
     };
@@ -239,8 +255,6 @@ export class MemoryStore {
       keys.generation,
       blind,
       this.#seal(entry, keys),
-      entry.confidence,
-      entry.sourceTaskId,
       entry.createdAt,
       entry.updatedAt,
       packTokens(tokens),
@@ -260,8 +274,6 @@ export class MemoryStore {
       keys.generation,
       keys.blinder.key(identityKey(entry.key)),
       this.#seal(entry, keys),
-      entry.confidence,
-      entry.sourceTaskId,
       entry.updatedAt,
       packTokens(tokens),
       seq,
@@ -271,14 +283,22 @@ export class MemoryStore {
 
   /** Removes a row's tags, index row and document-frequency contributions (the row itself stays). */
   #unindex(seq: number): void {
-    const packed = this.#stmts.tokensOf.get(seq);
-    for (const token of unpackTokens(packed ?? Buffer.alloc(0))) this.#df(token.toString("hex"), -1);
+    const packed = this.#stmts.tokensOf.get(seq) ?? Buffer.alloc(0);
+    const tokens = unpackTokens(packed);
+    for (const token of tokens) this.#df(token.toString("hex"), -1);
+    if (tokens.length > 0) this.#stat(-1, -tokens.length);
     this.#stmts.deleteTags.run(seq);
     this.#stmts.deleteFts.run(seq);
   }
 
   #seal(entry: MemoryEntry, keys: AgentKeySet): Buffer {
-    const body: SealedEntry = { k: entry.key, v: entry.value, t: entry.tags };
+    const body: SealedEntry = {
+      k: entry.key,
+      v: entry.value,
+      t: entry.tags,
+      c: entry.confidence,
+      s: entry.sourceTaskId,
+    };
     return seal(
       keys.keys.enc,
       pad(Buffer.from(JSON.stringify(body), "utf8")),
@@ -299,8 +319,21 @@ export class MemoryStore {
   /** Blind tags, the FTS row and document frequencies. */
   #index(seq: number, entry: MemoryEntry, keys: AgentKeySet, tokens: readonly string[]): void {
     for (const tag of entry.tags) this.#stmts.insertTag.run(keys.blinder.tag(normalizeTag(tag)), seq);
-    if (tokens.length > 0) this.#stmts.insertFts.run(seq, tokens.join(" "));
+    if (tokens.length > 0) {
+      this.#stmts.insertFts.run(seq, tokens.join(" "));
+      this.#stat(1, tokens.length);
+    }
     for (const token of tokens) this.#df(token, 1);
+  }
+
+  /** Index totals (documents, tokens) for bm25's N and average length: applied now, or summed in `batch`. */
+  #stat(docs: number, tokens: number): void {
+    if (this.#pendingStats) {
+      this.#pendingStats.docs += docs;
+      this.#pendingStats.tokens += tokens;
+      return;
+    }
+    this.#stmts.addStats.run(docs, tokens);
   }
 
   /** One document-frequency change: applied now, or summed per token inside `batch`. */
@@ -331,12 +364,16 @@ export class MemoryStore {
   batch<T>(fn: () => T): T {
     if (this.#pendingDf) return fn();
     this.#pendingDf = new Map();
+    this.#pendingStats = { docs: 0, tokens: 0 };
     try {
       const result = fn();
       for (const [token, delta] of this.#pendingDf) this.#applyDf(token, delta);
+      const stats = this.#pendingStats;
+      if (stats.docs !== 0 || stats.tokens !== 0) this.#stmts.addStats.run(stats.docs, stats.tokens);
       return result;
     } finally {
       this.#pendingDf = null;
+      this.#pendingStats = null;
     }
   }
 
@@ -370,7 +407,7 @@ export class MemoryStore {
       where.push("(e.updated_at, e.seq) < (?, ?)");
       params.push(after.updatedAt, after.seq);
     }
-    const sql = `SELECT ${ENTRY_COLUMNS}, 0 AS score FROM entries AS e WHERE ${where.join(" AND ")}
+    const sql = `SELECT ${ENTRY_COLUMNS} FROM entries AS e WHERE ${where.join(" AND ")}
       ORDER BY e.updated_at DESC, e.seq DESC LIMIT ?`;
     const rows = this.#statement(sql).all(...params, limit + 1);
     const page = rows.slice(0, limit);
@@ -401,10 +438,10 @@ export class MemoryStore {
   }
 
   /** Prepared statements for the few query shapes built from fixed fragments and `?` placeholders. */
-  #statement(sql: string): BetterSqlite3.Statement<unknown[], EntryRow & { score: number }> {
+  #statement(sql: string): BetterSqlite3.Statement<unknown[], EntryRow> {
     let stmt = this.#dynamic.get(sql);
     if (!stmt) {
-      stmt = this.#db.prepare<unknown[], EntryRow & { score: number }>(sql);
+      stmt = this.#db.prepare<unknown[], EntryRow>(sql);
       // The shapes are few (filters × placeholder counts); cap anyway so odd inputs cannot grow it.
       if (this.#dynamic.size > 256) this.#dynamic.clear();
       this.#dynamic.set(sql, stmt);
@@ -426,7 +463,7 @@ export class MemoryStore {
     if (keySets.length === 0 || terms.length === 0) return { hits: [], strategy: "none" };
     const scope = new Set(keySets.map((k) => k.agentId));
 
-    // Query planning: rarest tokens first, as many as fit in the document-frequency budget.
+    // Every query token with its document frequency (O(1) each, from term_df); unknown tokens drop out.
     const tokens: { token: string; agentId: string; df: number }[] = [];
     for (const keys of keySets) {
       for (const term of terms) {
@@ -437,6 +474,11 @@ export class MemoryStore {
     }
     if (tokens.length === 0) return { hits: [], strategy: "none" };
     tokens.sort((a, b) => a.df - b.df || (a.token < b.token ? -1 : 1));
+
+    // Stage 1 — candidates, with bounded work. FTS5's bm25 walks the whole doclist of every term it
+    // ranks (for IDF), so only the rarest terms whose summed document frequency fits the budget go
+    // through it; the entries holding *all* terms (an intersection FTS5 computes without walking the
+    // common doclists) are added, and when even the rarest term is over budget, its newest entries.
     const chosen: string[] = [];
     let budget = this.#options.docFrequencyBudget;
     for (const t of tokens) {
@@ -444,60 +486,79 @@ export class MemoryStore {
       chosen.push(t.token);
       budget -= t.df;
     }
-
+    const pool = Math.min(Math.max(limit * 4, CANDIDATES_MIN), CANDIDATES_MAX);
     const where = ["entry_fts MATCH ?"];
     const params: unknown[] = [];
     this.#filters(where, params, filters, keySets);
-    const filtered = where.length > 1;
-    let rows: (EntryRow & { score: number })[];
-    let strategy: SearchStrategy;
-
+    const candidates = new Map<number, EntryRow>();
+    const add = (rows: EntryRow[]) => {
+      for (const row of rows) if (scope.has(row.agent_id)) candidates.set(row.seq, row);
+    };
     if (chosen.length > 0) {
-      strategy = "bm25";
       const match = matchExpression(chosen, "OR");
-      const sql = filtered
-        ? `SELECT ${ENTRY_COLUMNS}, bm25(entry_fts) AS score FROM entry_fts JOIN entries AS e ON e.seq = entry_fts.rowid
-           WHERE ${where.join(" AND ")} ORDER BY score, e.seq DESC LIMIT ?`
-        : // Rank inside FTS first, then join only the top rows.
-          `SELECT ${ENTRY_COLUMNS}, r.score AS score FROM
-             (SELECT rowid AS seq, bm25(entry_fts) AS score FROM entry_fts WHERE entry_fts MATCH ?
-              ORDER BY score, rowid DESC LIMIT ?) AS r
-           JOIN entries AS e ON e.seq = r.seq ORDER BY r.score, e.seq DESC`;
-      rows = filtered
-        ? this.#statement(sql).all(match, ...params, limit)
-        : this.#statement(sql).all(match, limit);
-    } else {
-      // Every term is so common that bm25 would score (nearly) every entry alike: answer with the
-      // newest entries holding all terms of one agent, then the newest holding the rarest terms.
-      strategy = "recency";
-      const byAgent = new Map<string, string[]>();
-      for (const t of tokens) {
-        const list = byAgent.get(t.agentId) ?? [];
-        if (list.length < RECENCY_AND_MAX) list.push(t.token);
-        byAgent.set(t.agentId, list);
-      }
-      const all = [...byAgent.values()].map((list) => `(${matchExpression(list, "AND")})`).join(" OR ");
-      const any = matchExpression(
-        [...byAgent.values()].map((list) => list[0]).filter((t): t is string => t !== undefined),
-        "OR",
-      );
-      const sql = `SELECT ${ENTRY_COLUMNS}, 0 AS score FROM entry_fts JOIN entries AS e ON e.seq = entry_fts.rowid
-        WHERE ${where.join(" AND ")} ORDER BY entry_fts.rowid DESC LIMIT ?`;
-      const stmt = this.#statement(sql);
-      rows = stmt.all(all, ...params, limit);
-      if (rows.length < limit) {
-        const seen = new Set(rows.map((r) => r.seq));
-        for (const row of stmt.all(any, ...params, limit)) {
-          if (rows.length >= limit) break;
-          if (!seen.has(row.seq)) rows.push(row);
-        }
+      if (where.length > 1) {
+        const sql = `SELECT ${ENTRY_COLUMNS} FROM entry_fts JOIN entries AS e ON e.seq = entry_fts.rowid
+          WHERE ${where.join(" AND ")} ORDER BY bm25(entry_fts), e.seq DESC LIMIT ?`;
+        add(this.#statement(sql).all(match, ...params, pool));
+      } else {
+        // No filter: rank inside FTS5 first and join only the rows that made the pool.
+        const sql = `SELECT ${ENTRY_COLUMNS} FROM
+            (SELECT rowid AS seq FROM entry_fts WHERE entry_fts MATCH ? ORDER BY bm25(entry_fts), rowid DESC LIMIT ?) AS r
+          JOIN entries AS e ON e.seq = r.seq`;
+        add(this.#statement(sql).all(match, pool));
       }
     }
-    // A 64-bit token collision across agents is astronomically unlikely; the scope check makes it impossible.
-    const hits = rows
-      .filter((r) => scope.has(r.agent_id))
-      .map((r) => ({ entry: this.decode(r), score: r.score === 0 ? 0 : -r.score }));
-    return { hits, strategy };
+    const chosenDf = tokens.slice(0, chosen.length).reduce((sum, t) => sum + t.df, 0);
+    // The intersection adds nothing when stage 1 already returned every rare-term match.
+    if (chosen.length < tokens.length && (chosen.length === 0 || chosenDf > pool)) {
+      // FTS5 walks every doclist of an AND, so it takes the rarest terms within a larger budget;
+      // the very common ones left out weigh little in bm25 anyway (IDF near zero).
+      const intersectionBudget = this.#options.docFrequencyBudget * INTERSECTION_BUDGET_FACTOR;
+      const byAgent = new Map<string, { tokens: string[]; df: number }>();
+      for (const t of tokens) {
+        const list = byAgent.get(t.agentId) ?? { tokens: [], df: 0 };
+        const fits = list.tokens.length === 0 || list.df + t.df <= intersectionBudget;
+        if (fits && list.tokens.length < INTERSECTION_MAX) {
+          list.tokens.push(t.token);
+          list.df += t.df;
+        }
+        byAgent.set(t.agentId, list);
+      }
+      const newest =
+        this.#statement(`SELECT ${ENTRY_COLUMNS} FROM entry_fts JOIN entries AS e ON e.seq = entry_fts.rowid
+        WHERE ${where.join(" AND ")} ORDER BY entry_fts.rowid DESC LIMIT ?`);
+      const lists = [...byAgent.values()].map((l) => l.tokens);
+      if (chosen.length === 0 || lists.some((l) => l.length > 1)) {
+        add(newest.all(lists.map((l) => `(${matchExpression(l, "AND")})`).join(" OR "), ...params, pool));
+      }
+      if (chosen.length === 0 && candidates.size < limit) {
+        const rarest = lists.map((l) => l[0]).filter((t): t is string => t !== undefined);
+        add(newest.all(matchExpression(rarest, "OR"), ...params, pool));
+      }
+    }
+
+    // Stage 2 — rank every candidate by bm25 over the *whole* query (FTS5's formula, k1 = 1.2,
+    // b = 0.75, tf = 1 since tokens are deduplicated), from the stored frequencies and token lists.
+    const stats = this.#stmts.stats.get() ?? { docs: 0, tokens: 0 };
+    const docs = Math.max(stats.docs, 1);
+    const avgdl = stats.tokens > 0 ? stats.tokens / docs : 1;
+    const idf = new Map<string, number>();
+    for (const t of tokens) {
+      // FTS5 clamps a non-positive IDF (a term in over half the rows) to a tiny positive weight.
+      const value = Math.log((docs - t.df + 0.5) / (t.df + 0.5));
+      idf.set(t.token, value > 0 ? value : 1e-6);
+    }
+    const scored = [...candidates.values()].map((row) => {
+      const length = row.tokens.length / 8;
+      const norm = (BM25_K1 + 1) / (1 + BM25_K1 * (1 - BM25_B + (BM25_B * length) / avgdl));
+      let score = 0;
+      const hex = row.tokens.toString("hex");
+      for (let i = 0; i < hex.length; i += 16) score += idf.get(hex.slice(i, i + 16)) ?? 0;
+      return { row, score: score * norm };
+    });
+    scored.sort((a, b) => b.score - a.score || b.row.seq - a.row.seq);
+    const hits = scored.slice(0, limit).map((s) => ({ entry: this.decode(s.row), score: s.score }));
+    return { hits, strategy: chosen.length === tokens.length ? "bm25" : "bm25_bounded" };
   }
 
   /** Seals consolidation details under the agent's current key and records the merge. */

@@ -169,7 +169,7 @@ describe("search", () => {
     ).toHaveLength(2);
   });
 
-  it("falls back to newest-first when every term is too common to rank (bounded work)", () => {
+  it("when every term is too common, ranks the newest entries holding them (bounded work)", () => {
     const { service } = newService({ searchDocFrequencyBudget: 20 });
     for (let i = 0; i < 50; i++) {
       service.store({
@@ -179,7 +179,7 @@ describe("search", () => {
       });
     }
     const result = service.search({ agentIds: ["alpha"], query: "status even", limit: 5 });
-    expect(result.strategy).toBe("recency");
+    expect(result.strategy).toBe("bm25_bounded");
     expect(result.results.map((r) => r.entry.key)).toEqual([
       "log 48",
       "log 46",
@@ -189,6 +189,20 @@ describe("search", () => {
     ]);
     const one = service.search({ agentIds: ["alpha"], query: "report", limit: 3 });
     expect(one.results.map((r) => r.entry.key)).toEqual(["log 49", "log 48", "log 47"]);
+  });
+
+  it("a bounded plan still ranks by every term: common terms order the rare term's matches", () => {
+    const { service } = newService({ searchDocFrequencyBudget: 10 });
+    // Common terms (over the budget) that are still in under half of the entries, so they weigh.
+    for (let i = 0; i < 30; i++)
+      service.store({ agentId: "alpha", key: `n${i}`, value: `deploy pipeline filler${i}` });
+    for (let i = 0; i < 70; i++) service.store({ agentId: "alpha", key: `m${i}`, value: `unrelated${i}` });
+    service.store({ agentId: "alpha", key: "a", value: "zanzibar only" });
+    service.store({ agentId: "alpha", key: "b", value: "zanzibar deploy pipeline" });
+    service.store({ agentId: "alpha", key: "c", value: "zanzibar deploy" });
+    const result = service.search({ agentIds: ["alpha"], query: "zanzibar deploy pipeline", limit: 3 });
+    expect(result.strategy).toBe("bm25_bounded");
+    expect(result.results.map((r) => r.entry.key)).toEqual(["b", "c", "a"]);
   });
 
   it("lists newest first with tag/time filters and a cursor", () => {
@@ -280,6 +294,13 @@ describe("search", () => {
         db.prepare("SELECT token, df FROM term_df ORDER BY token").all() as { token: Buffer; df: number }[]
       ).map((r) => ({ term: r.token.toString("hex"), doc: r.df }));
       expect(fromTable).toEqual(fromIndex);
+      const stats = db.prepare("SELECT docs, tokens FROM fts_stats").get();
+      const actual = db
+        .prepare(
+          "SELECT count(*) AS docs, coalesce(sum(length(tokens)) / 8, 0) AS tokens FROM entries WHERE length(tokens) > 0",
+        )
+        .get();
+      expect(stats).toEqual(actual);
       expect(fromIndex.length).toBeGreaterThan(20);
     } finally {
       db.close();
