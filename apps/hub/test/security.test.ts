@@ -660,6 +660,10 @@ describe("input limits at the edge", () => {
         { raw: "x".repeat(5 * LIMITS.handoffPartialBytes), headers: { ...json, ...h } },
         413,
       ],
+      // Messages: 50 KB.
+      ["POST", "/api/messages", { body: { content: "m".repeat(LIMITS.messageBytes + 1) } }, 422],
+      ["POST", "/api/messages", { raw: "x".repeat(4 * LIMITS.messageBytes + 5 * 1024), headers: json }, 413],
+      ["GET", "/api/messages?limit=501", {}, 422],
       // List limits ≤ 500.
       ["GET", "/api/tasks?limit=501", {}, 422],
       ["GET", "/api/audit?limit=501", {}, 422],
