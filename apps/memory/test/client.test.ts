@@ -131,6 +131,24 @@ describe("HTTP MemoryClient", () => {
     });
     const res = await client.forward(hubRequest("/api/agents/alpha/memory/search?q=harbor"), ALPHA);
     expect(res.status).toBe(200);
+    const posted = await client.forward(
+      hubRequest("/api/agents/alpha/memory", {
+        method: "POST",
+        body: JSON.stringify({ key: "owner", value: "Ada", tags: ["people"] }),
+        headers: { "content-type": "application/json" },
+      }),
+      ALPHA,
+    );
+    expect(posted.status).toBe(201);
+    expect(StoreMemoryResponseSchema.parse(await posted.json()).entry).toMatchObject({
+      key: "owner",
+      value: "Ada",
+    });
+    const slash = await client.forward(
+      hubRequest("/api/agents/alpha/memory/a%2Fb", { method: "DELETE" }),
+      ALPHA,
+    );
+    expect(slash.status).toBe(404);
     const del = await client.forward(
       hubRequest("/api/agents/alpha/memory/db%20host", { method: "DELETE" }),
       ALPHA,
