@@ -276,12 +276,18 @@ describe("API keys", () => {
     const limited = await t.call("GET", "/api/tasks", { token: key });
     expectError(limited, 429, "rate_limited");
     expect(limited.headers.get("retry-after")).toBe("45");
+    // A refused write is audited under the key, not as anonymous.
+    const refused = await t.call("POST", "/api/tasks", { token: key, body: TASK });
+    expectError(refused, 429);
+    const audit = await t.call("GET", "/api/audit?action=POST%20/api/tasks%20429", { token: MASTER });
+    expect(audit.body.entries[0].actor).toBe(`key:${created.body.api_key.id}`);
     for (const [h, v] of Object.entries(SECURITY_HEADERS)) expect(limited.headers.get(h)).toBe(v);
     t.clock.now += 45_000;
     expect((await t.call("GET", "/api/tasks", { token: key })).status).toBe(200);
     // Refused requests are not counted as usage.
     const got = await t.call("GET", `/api/keys/${created.body.api_key.id}`, { token: MASTER });
     expect(got.body.api_key.usage.requests_total).toBe(4);
+    expect(got.body.api_key.usage.current_minute).toBe(1);
   });
 
   test("per-day cap: 429 until the UTC day ends", async ({ t }) => {
@@ -381,7 +387,7 @@ describe("users and sessions", () => {
     expect(prefixed.status).toBe(200);
   });
 
-  test("sessions expire after 24 h", async ({ t }) => {
+  test("sessions expire after 24 h, and dead ones are purged a TTL later", async ({ t }) => {
     const user = await createUser(t, "erin", "erin-password-12");
     const session = openSession(t.hub, user.id, 24 * 3600_000);
     expect((await t.call("GET", "/api/tasks", { session })).status).toBe(200);
@@ -389,6 +395,12 @@ describe("users and sessions", () => {
     expect((await t.call("GET", "/api/tasks", { session })).status).toBe(200);
     t.clock.now += 1;
     expectError(await t.call("GET", "/api/tasks", { session }), 401);
+    const count = () =>
+      (t.database.sqlite.prepare("select count(*) as n from sessions").get() as { n: number }).n;
+    expect(count()).toBe(1);
+    t.clock.now += 24 * 3600_000;
+    expect((await login(t, "erin", "erin-password-12")).status).toBe(200);
+    expect(count()).toBe(1); // the expired one is gone, the new one is there
   });
 
   test("CSRF: cookie-authenticated writes need the session's token; reads and bearer calls do not", async ({
@@ -414,6 +426,18 @@ describe("users and sessions", () => {
     expect(
       (await t.call("GET", "/api/tasks", { session, headers: { authorization: "Basic x" } })).status,
     ).toBe(401);
+    // A cross-site form can only send form or text bodies: the JSON-only edge refuses them (no login CSRF).
+    for (const type of [
+      "application/x-www-form-urlencoded",
+      "text/plain",
+      "multipart/form-data; boundary=x",
+    ]) {
+      const forged = await t.call("POST", "/api/auth/login", {
+        raw: "username=frank&password=frank-password-1",
+        headers: { "content-type": type },
+      });
+      expectError(forged, 415, "unsupported_media_type");
+    }
   });
 
   test("disabling a user or changing their password ends their sessions", async ({ t }) => {

@@ -14,8 +14,9 @@ const MAX_FIELD = 256;
 const notes = new WeakMap<Context, { target?: string; actor?: string }>();
 
 /**
- * Lets a handler say what its request acted on (`target`, default: the route's `:id`) or, for
- * requests that authenticate themselves such as a login, who made it (`actor`).
+ * Lets a handler say what its request acted on (`target`, default: the route's first path
+ * parameter) or who made it (`actor`), for requests that authenticate themselves (a login) or are
+ * refused after the credential is known (an API key over its cap).
  */
 export function noteAudit(c: Context, note: { target?: string; actor?: string }): void {
   notes.set(c, { ...notes.get(c), ...note });
@@ -24,10 +25,10 @@ export function noteAudit(c: Context, note: { target?: string; actor?: string })
 /**
  * Writes one `audit_log` row per mutating request, after the response is decided: who (the
  * authenticated subject, else `anonymous`), what (`<METHOD> <route> <status>`, so refused attempts
- * are on record too), on what (the route's `:id` or the handler's note), when (hub clock), from
- * where (client IP) and a SHA-256 of the body as received. The body itself is never stored — it may
- * hold secrets such as passwords — and it is never read here: the digest comes from what the
- * route's own size-checked parser already read, so an oversized body is never buffered for it.
+ * are on record too), on what (the route's first path parameter or the handler's note), when (hub
+ * clock), from where (client IP) and a SHA-256 of the body as received. The body itself is never
+ * stored — it may hold secrets such as passwords — and it is never read here: the digest comes from
+ * what the route's own size-checked parser already read, so an oversized body is never buffered.
  */
 export function auditRequests(ctx: HubContext): MiddlewareHandler<HubEnv> {
   return async (c, next) => {
@@ -37,7 +38,9 @@ export function auditRequests(ctx: HubContext): MiddlewareHandler<HubEnv> {
       const note = notes.get(c);
       const route = matchedRoutes(c).findLast((r) => r.method !== "ALL");
       const principal = c.get("principal") as Principal | undefined;
-      const target = note?.target ?? (route ? c.req.param("id") : c.req.path) ?? null;
+      // Default target: the route's first path parameter (`:id`, `:key`…); the raw path when no route matched.
+      const params: Record<string, string | undefined> = route ? c.req.param() : {};
+      const target = note?.target ?? (route ? Object.values(params)[0] : c.req.path) ?? null;
       recordAudit(ctx, {
         actor: note?.actor ?? principal?.subject ?? "anonymous",
         action: `${c.req.method} ${route?.path ?? "(no route)"} ${c.res.status}`,

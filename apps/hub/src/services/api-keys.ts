@@ -12,6 +12,7 @@ import {
 } from "@m3shd/db";
 import { NotFoundError, newId, RateLimitedError } from "@m3shd/protocol";
 import type { HubContext } from "../context";
+import { noteAudit } from "../middleware/audit";
 import type { Authenticator, Principal } from "../middleware/auth";
 import type { ApiKey, CreateApiKeyBody, UpdateApiKeyBody } from "../schemas/security";
 import { type HubLimits, secondsUntil, utcDay } from "./limits";
@@ -117,11 +118,13 @@ export function revokeApiKey(ctx: HubContext, id: string): ApiKey {
  * The counters are the shared ones (Redis when configured), so caps hold across hub processes.
  */
 export function apiKeyAuthenticator(ctx: HubContext, limits: HubLimits): Authenticator {
-  return async (token) => {
+  return async (token, c) => {
     if (token === null || tokenKind(token) !== "key") return null;
     const hash = hashToken(token);
     const row = findActiveApiKeyByHash(ctx.database.db, hash);
     if (!row || !constantTimeEqual(row.keyHash, hash)) return null;
+    // A refused (429) request is still this key's: say so in the audit log.
+    noteAudit(c, { actor: `key:${row.id}` });
     const now = ctx.now();
     const minute = await limits.apiKeyMinute.hit(row.id, now);
     if (row.perMinute !== null && minute > row.perMinute) {

@@ -3,6 +3,7 @@ import { constantTimeEqual, hashToken } from "@m3shd/crypto";
 import {
   findLiveSession,
   insertSession,
+  purgeSessions,
   revokeSession,
   revokeSessions,
   type SessionRow,
@@ -103,6 +104,8 @@ export function startSession(
   const id = randomBytes(32).toString("base64url");
   const csrfToken = randomBytes(32).toString("base64url");
   const expiresAt = now + config.sessionTtlMs;
+  // Housekeeping on the (rare) login path: sessions dead for a full TTL are of no further use.
+  purgeSessions(ctx.database.db, now - config.sessionTtlMs);
   insertSession(ctx.database.db, {
     idHash: hashToken(id),
     userId: user.id,
