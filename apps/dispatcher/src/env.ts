@@ -21,6 +21,15 @@ export const DispatcherEnvSchema = z.object({
   M3SHD_BREAKER_COOLDOWN_MS: z.coerce.number().int().min(0).default(60_000),
   /** UCB exploration weight. */
   M3SHD_UCB_EXPLORATION: z.coerce.number().min(0).max(10).default(0.5),
+  /** Tokens per agent per UTC day unless the agent has its own cap; 0: no cap (same variable as the hub's). */
+  M3SHD_DAILY_TOKEN_CAP: z.coerce.number().int().min(0).default(500_000),
+  /** A task that fails for good cancels its waiting descendants (default true; same as the hub's). */
+  M3SHD_DAG_FAIL_FAST: z
+    .enum(["true", "false", "1", "0", ""])
+    .transform((v) => v !== "false" && v !== "0")
+    .optional(),
+  /** UTF-8 bytes of parent output injected into a released child's prompt (same as the hub's). */
+  M3SHD_PARENT_OUTPUT_BUDGET_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(49_152),
 });
 export type DispatcherEnv = z.infer<typeof DispatcherEnvSchema>;
 

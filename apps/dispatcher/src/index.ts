@@ -35,6 +35,11 @@ async function main() {
       offlineAfterMs: env.M3SHD_OFFLINE_AFTER_MS,
       zombieAfterMs: env.M3SHD_ZOMBIE_AFTER_MS,
       selection: { exploration: env.M3SHD_UCB_EXPLORATION, breakerCooldownMs: env.M3SHD_BREAKER_COOLDOWN_MS },
+      dailyTokenCap: env.M3SHD_DAILY_TOKEN_CAP,
+      dag: {
+        failFast: env.M3SHD_DAG_FAIL_FAST ?? true,
+        parentOutputBudgetBytes: env.M3SHD_PARENT_OUTPUT_BUDGET_BYTES,
+      },
     },
   });
   await dispatcher.start();

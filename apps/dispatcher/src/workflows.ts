@@ -59,28 +59,32 @@ export async function publishExhausted(
   settlement: Settlement | null,
   error: string,
 ): Promise<void> {
-  for (const child of settlement?.released ?? []) {
-    await emit(ctx, "task_requeued", {
-      task_id: child.id,
-      reason: "released",
-      previous_agent_id: null,
-      attempts: child.attempts,
-    });
-  }
-  if (settlement && settlement.released.length > 0) {
-    await ctx.queue.jobs.enqueueMany(
-      "dispatch.assign",
-      settlement.released.map((child) => ({ taskId: child.id })),
-    );
-  }
-  for (const cancelled of settlement?.cancelled ?? []) {
-    await emit(ctx, "task_cancelled", {
-      task_id: cancelled.id,
-      reason: cancelled.reason,
-      cancelled_by: "system",
-      cause_task_id: task.id,
-    });
-  }
+  const released = settlement?.released ?? [];
+  // Published together: over Redis one pipeline instead of a round trip per event.
+  await Promise.all([
+    ...released.map((child) =>
+      emit(ctx, "task_requeued", {
+        task_id: child.id,
+        reason: "released",
+        previous_agent_id: null,
+        attempts: child.attempts,
+      }),
+    ),
+    released.length > 0
+      ? ctx.queue.jobs.enqueueMany(
+          "dispatch.assign",
+          released.map((child) => ({ taskId: child.id })),
+        )
+      : undefined,
+    ...(settlement?.cancelled ?? []).map((cancelled) =>
+      emit(ctx, "task_cancelled", {
+        task_id: cancelled.id,
+        reason: cancelled.reason,
+        cancelled_by: "system",
+        cause_task_id: task.id,
+      }),
+    ),
+  ]);
   await enqueueAlert(
     ctx,
     taskFailedAlert({

@@ -44,6 +44,25 @@ export const HubEnvSchema = z.object({
   M3SHD_BEHIND_TLS: bool,
   /** Client IP from the last X-Forwarded-For entry (login throttling, audit). Only behind your own proxy. */
   M3SHD_TRUST_PROXY: bool,
+  /** ntfy server alerts go to (e.g. https://ntfy.sh). Unset: alerts are not sent. Needs M3SHD_NTFY_TOPIC. */
+  M3SHD_NTFY_URL: z.string().url().optional(),
+  /** ntfy topic for alerts. */
+  M3SHD_NTFY_TOPIC: z
+    .string()
+    .regex(/^[-_A-Za-z0-9]{1,64}$/)
+    .optional(),
+  /** ntfy access token (`tk_…`); or M3SHD_NTFY_USER + M3SHD_NTFY_PASSWORD for basic auth. Never logged. */
+  M3SHD_NTFY_TOKEN: z.string().min(1).optional(),
+  M3SHD_NTFY_USER: z.string().min(1).optional(),
+  M3SHD_NTFY_PASSWORD: z.string().min(1).optional(),
+  /** Tokens per agent per UTC day unless the agent has its own cap; 0: no cap. The dispatcher enforces it. */
+  M3SHD_DAILY_TOKEN_CAP: z.coerce.number().int().min(0).default(500_000),
+  /** Spend per agent per UTC day (USD) that raises a budget alert; 0: spend never alerts. */
+  M3SHD_SPEND_ALERT_USD: z.coerce.number().min(0).default(10),
+  /** A failed or cancelled task cancels its waiting descendants (default true). */
+  M3SHD_DAG_FAIL_FAST: bool,
+  /** UTF-8 bytes of parent output injected into a released child's prompt, shared by its parents. */
+  M3SHD_PARENT_OUTPUT_BUDGET_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(49_152),
 });
 export type HubEnv = z.infer<typeof HubEnvSchema>;
 

@@ -7,6 +7,7 @@ import { DEFAULT_HUB_CONFIG } from "./context";
 import { parseHubEnv } from "./env";
 import { loadHubSecrets } from "./secrets";
 import { serveHub } from "./server";
+import { workflowsFromEnv } from "./services/workflow-config";
 
 /**
  * Standalone hub process (split deployment): HTTP API + SSE against the shared SQLite file and
@@ -49,6 +50,7 @@ async function main() {
       redisUrl: env.REDIS_URL,
       redisPrefix: env.M3SHD_REDIS_PREFIX,
       trustProxy: env.M3SHD_TRUST_PROXY ?? false,
+      workflows: workflowsFromEnv(env),
     },
   });
   const { seedAdminPasswordFile } = await hub.ready;

@@ -25,3 +25,9 @@ export { type HubSecrets, loadHubSecrets, loadOrCreateSecret } from "./secrets";
 export { type ServedHub, serveHub } from "./server";
 export { USER_ROLE_PERMISSIONS } from "./services/permissions";
 export { SEED_ADMIN_PASSWORD_FILE, SEED_ADMIN_USERNAME } from "./services/users";
+export {
+  DEFAULT_WORKFLOWS_CONFIG,
+  type NtfyConfig,
+  type WorkflowsConfig,
+  workflowsFromEnv,
+} from "./services/workflow-config";

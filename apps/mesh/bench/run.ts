@@ -158,7 +158,8 @@ async function benchSse() {
 }
 
 async function benchDag() {
-  log("dag: not implemented yet (workflows issue)");
+  const { benchDag: measure } = await import("./dag");
+  Object.assign(results, await measure());
 }
 
 async function benchMemory() {

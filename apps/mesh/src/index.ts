@@ -1,5 +1,5 @@
 import { parseDispatcherEnv } from "@m3shd/dispatcher";
-import { parseHubEnv } from "@m3shd/hub";
+import { parseHubEnv, workflowsFromEnv } from "@m3shd/hub";
 import { pino } from "pino";
 import { startMesh } from "./mesh";
 
@@ -29,6 +29,7 @@ async function main() {
         keepaliveMs: hubEnv.M3SHD_SSE_KEEPALIVE_S * 1000,
       },
       behindTls: hubEnv.M3SHD_BEHIND_TLS ?? false,
+      workflows: workflowsFromEnv(hubEnv),
     },
     dispatcher: {
       offlineAfterMs: dispatcherEnv.M3SHD_OFFLINE_AFTER_MS,

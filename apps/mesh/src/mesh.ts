@@ -92,12 +92,19 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     },
   });
   const { seedAdminPasswordFile } = await hub.ready;
+  const workflows = options.hub?.workflows;
   const dispatcher = createDispatcher({
     database,
     queue,
     logger: logger.child({ service: "dispatcher" }),
     now,
-    config: { ...DEFAULT_DISPATCHER_CONFIG, ...options.dispatcher },
+    config: {
+      ...DEFAULT_DISPATCHER_CONFIG,
+      // One mesh, one budget and DAG policy: the dispatcher follows the hub's workflows config.
+      ...(workflows?.dag ? { dag: { ...DEFAULT_DISPATCHER_CONFIG.dag, ...workflows.dag } } : {}),
+      ...(workflows?.dailyTokenCap !== undefined ? { dailyTokenCap: workflows.dailyTokenCap } : {}),
+      ...options.dispatcher,
+    },
   });
   await dispatcher.start();
   const served = await serveHub(hub, { host: options.host ?? "127.0.0.1", port: options.port ?? 7700 });

@@ -128,28 +128,32 @@ export function onTaskHandedOff(tx: Executor, input: { suspendedId: string; cont
  */
 export async function publishEffects(ctx: HubContext, effects: WorkflowEffects): Promise<void> {
   const { settlement, causeTaskId } = effects;
-  for (const child of settlement.released) {
-    await emit(ctx, "task_requeued", {
-      task_id: child.id,
-      reason: "released",
-      previous_agent_id: null,
-      attempts: child.attempts,
-    });
-  }
-  if (settlement.released.length > 0) {
-    await ctx.queue.jobs.enqueueMany(
-      "dispatch.assign",
-      settlement.released.map((child) => ({ taskId: child.id })),
-    );
-  }
-  for (const cancelled of settlement.cancelled) {
-    await emit(ctx, "task_cancelled", {
-      task_id: cancelled.id,
-      reason: cancelled.reason,
-      cancelled_by: "system",
-      cause_task_id: causeTaskId,
-    });
-  }
+  // Published together, not one await after another: over Redis they go out in one pipeline (in
+  // order, on one connection) instead of a round trip each, which matters for a wide fan-out.
+  await Promise.all([
+    ...settlement.released.map((child) =>
+      emit(ctx, "task_requeued", {
+        task_id: child.id,
+        reason: "released",
+        previous_agent_id: null,
+        attempts: child.attempts,
+      }),
+    ),
+    settlement.released.length > 0
+      ? ctx.queue.jobs.enqueueMany(
+          "dispatch.assign",
+          settlement.released.map((child) => ({ taskId: child.id })),
+        )
+      : undefined,
+    ...settlement.cancelled.map((cancelled) =>
+      emit(ctx, "task_cancelled", {
+        task_id: cancelled.id,
+        reason: cancelled.reason,
+        cancelled_by: "system",
+        cause_task_id: causeTaskId,
+      }),
+    ),
+  ]);
   if (effects.escalation) {
     await emit(ctx, "escalation_created", { escalation: toApiEscalation(effects.escalation) });
   }

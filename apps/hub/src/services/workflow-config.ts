@@ -58,3 +58,38 @@ export function workflowsOf(ctx: HubContext): WorkflowsConfig {
   }
   return config;
 }
+
+/** The workflows config from the hub's environment (`M3SHD_NTFY_*`, caps, DAG settings). */
+export function workflowsFromEnv(env: {
+  M3SHD_NTFY_URL?: string | undefined;
+  M3SHD_NTFY_TOPIC?: string | undefined;
+  M3SHD_NTFY_TOKEN?: string | undefined;
+  M3SHD_NTFY_USER?: string | undefined;
+  M3SHD_NTFY_PASSWORD?: string | undefined;
+  M3SHD_DAILY_TOKEN_CAP: number;
+  M3SHD_SPEND_ALERT_USD: number;
+  M3SHD_DAG_FAIL_FAST?: boolean | undefined;
+  M3SHD_PARENT_OUTPUT_BUDGET_BYTES: number;
+}): Partial<WorkflowsConfig> {
+  if ((env.M3SHD_NTFY_URL === undefined) !== (env.M3SHD_NTFY_TOPIC === undefined)) {
+    throw new Error("Invalid hub configuration: M3SHD_NTFY_URL and M3SHD_NTFY_TOPIC go together");
+  }
+  return {
+    dag: {
+      failFast: env.M3SHD_DAG_FAIL_FAST ?? true,
+      parentOutputBudgetBytes: env.M3SHD_PARENT_OUTPUT_BUDGET_BYTES,
+    },
+    dailyTokenCap: env.M3SHD_DAILY_TOKEN_CAP,
+    spendAlertUsd: env.M3SHD_SPEND_ALERT_USD > 0 ? env.M3SHD_SPEND_ALERT_USD : null,
+    ntfy:
+      env.M3SHD_NTFY_URL && env.M3SHD_NTFY_TOPIC
+        ? {
+            url: env.M3SHD_NTFY_URL,
+            topic: env.M3SHD_NTFY_TOPIC,
+            token: env.M3SHD_NTFY_TOKEN,
+            username: env.M3SHD_NTFY_USER,
+            password: env.M3SHD_NTFY_PASSWORD,
+          }
+        : null,
+  };
+}
