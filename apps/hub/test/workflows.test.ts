@@ -190,6 +190,18 @@ describe("pipelines", () => {
     expect((await call("POST", `/api/tasks/${c.id}/dependencies`, { body: { depends_on: [] } })).status).toBe(
       422,
     );
+
+    // Nothing may wait for a task that ended without completing: it would wait forever.
+    const gone = (await call("POST", "/api/tasks", { body: task })).body.task;
+    await call("POST", `/api/tasks/${gone.id}/cancel`, { body: {} });
+    for (const res of [
+      await call("POST", "/api/tasks", { body: { ...task, depends_on: [gone.id] } }),
+      await call("POST", `/api/tasks/${c.id}/dependencies`, { body: { depends_on: [gone.id] } }),
+      await call("POST", "/api/pipelines", { body: { steps: [{ ...task, after: [gone.id] }] } }),
+    ]) {
+      expect(res.status).toBe(409);
+      expect(error(res).details).toEqual({ depends_on: gone.id, status: "cancelled" });
+    }
   });
 
   test("a failed parent cancels its waiting descendants; a handoff passes its dependents on", async ({

@@ -1,4 +1,4 @@
-import { insertTask, listTasks, type Task as TaskRow, toApiTasks } from "@m3shd/db";
+import { insertDependentTask, listTasks, type Task as TaskRow, toApiTasks } from "@m3shd/db";
 import {
   ConflictError,
   type CreatePipelineBody,
@@ -120,7 +120,7 @@ export async function createPipeline(
         const id = newId("task");
         ids.set(name, id);
         const dependsOn = [...parents.map((p) => ids.get(p) as string), ...(step.after ?? [])];
-        return insertTask(tx, {
+        return insertDependentTask(tx, {
           task: {
             id,
             title: spec.title,
@@ -133,7 +133,7 @@ export async function createPipeline(
             pipelineId,
             createdBy,
           },
-          // A missing `after` task throws NotFoundError naming it, and the whole pipeline rolls back.
+          // A missing `after` task (404) or one that failed (409) rolls the whole pipeline back.
           dependsOn,
           now,
         });

@@ -5,6 +5,7 @@ import {
   decodeTaskCursor,
   type Executor,
   encodeTaskCursor,
+  insertDependentTask,
   insertTask,
   listChunks,
   nextAssignedTask,
@@ -64,7 +65,8 @@ export async function createTask(ctx: HubContext, input: CreateTaskBody, created
     ]);
   }
   const db = ctx.database.db;
-  const row = insertTask(db, {
+  // A parent that already failed or was cancelled is refused (409): the task could never run.
+  const row = insertDependentTask(db, {
     task: {
       id: newId("task"),
       title: input.title,

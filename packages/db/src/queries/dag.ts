@@ -5,7 +5,7 @@ import { ConflictError, IllegalTransitionError, NotFoundError } from "../errors"
 import { inJsonList, prepared } from "../prepared";
 import { taskDeps, tasks } from "../schema";
 import type { Executor } from "../types";
-import { getTask, type Task } from "./tasks";
+import { getTask, type InsertTaskInput, insertTask, type Task } from "./tasks";
 import { transitionTask } from "./transition-task";
 
 /** How dependents react when a parent settles. */
@@ -64,6 +64,43 @@ export function findDependencyCycle(
   return row ?? null;
 }
 
+/** Statuses a parent can be in and still complete some day. */
+const CAN_COMPLETE: readonly TaskStatus[] = ["waiting", "queued", "assigned", "running", "relayed", "done"];
+
+/**
+ * Refuses (409) parents that ended without completing (failed, cancelled, suspended): a child
+ * would wait for them forever. Run it in the transaction that adds the edges, so a parent failing
+ * meanwhile is either seen here or settles the child itself.
+ */
+export function assertParentsCanComplete(db: Executor, parentIds: readonly string[]): void {
+  if (parentIds.length === 0) return;
+  const dead = db
+    .select({ id: tasks.id, status: tasks.status })
+    .from(tasks)
+    .where(inArray(tasks.id, [...parentIds]))
+    .all()
+    .find((p) => !CAN_COMPLETE.includes(p.status));
+  if (dead) {
+    throw new ConflictError(`Task ${dead.id} is ${dead.status}: nothing can depend on it any more`, {
+      depends_on: dead.id,
+      status: dead.status,
+    });
+  }
+}
+
+/** `insertTask`, with `assertParentsCanComplete` in the same transaction when it has parents. */
+export function insertDependentTask(db: Executor, input: InsertTaskInput): Task {
+  if (!input.dependsOn || input.dependsOn.length === 0) return insertTask(db, input);
+  const parents = input.dependsOn;
+  return db.transaction(
+    (tx) => {
+      assertParentsCanComplete(tx, parents);
+      return insertTask(tx, input);
+    },
+    { behavior: "immediate" },
+  );
+}
+
 /**
  * Adds parents to a task that has not started: a `waiting` task takes any parents; a `queued` one
  * only parents that are already done (it cannot go back to waiting once the dispatcher may see it).
@@ -99,6 +136,7 @@ export function addTaskDependencies(
           .map((r) => r.id),
       );
       const added = parentIds.filter((id) => !existing.has(id));
+      assertParentsCanComplete(tx, added);
       if (existing.size + added.length > LIMITS.dependsOnMax) {
         throw new ConflictError(`A task may depend on at most ${LIMITS.dependsOnMax} tasks`, {
           task_id: task.id,
