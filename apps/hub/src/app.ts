@@ -12,6 +12,7 @@ import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerAuditRoutes } from "./routes/audit";
 import { registerHealthRoutes } from "./routes/health";
+import { registerMemoryRoutes } from "./routes/memory";
 import { registerProvenanceRoutes } from "./routes/provenance";
 import { registerSessionRoutes } from "./routes/sessions";
 import { registerStreamRoutes } from "./routes/stream";
@@ -97,6 +98,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   registerAgentRoutes(app, deps);
   registerTaskRoutes(app, deps);
   registerProvenanceRoutes(app, deps);
+  registerMemoryRoutes(app, deps);
   registerStreamRoutes(app, deps);
   registerWorkflowRoutes(app, deps);
   startWorkflows(ctx);

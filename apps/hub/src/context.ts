@@ -1,4 +1,5 @@
 import type { OpenedDatabase } from "@m3shd/db";
+import type { MemoryClient } from "@m3shd/memory";
 import type { QueueRuntime } from "@m3shd/queue";
 import type { Logger } from "pino";
 import type { WorkflowsConfig } from "./services/workflow-config";
@@ -56,6 +57,20 @@ export interface HubContext {
   now: () => number;
   config: HubConfig;
   startedAt: number;
+  /**
+   * Agent memory (in-process in the embedded mesh, HTTP in split deployments). Unset: tasks run
+   * without memories and the memory routes answer 503.
+   */
+  memory?: MemorySettings;
+}
+
+/** How the hub uses the memory service at pickup. */
+export interface MemorySettings {
+  client: MemoryClient;
+  /** Memories injected per task (default 5). */
+  topK: number;
+  /** Character budget of the injected block (default 2000). */
+  charBudget: number;
 }
 
 export const DEFAULT_HUB_CONFIG: Omit<HubConfig, "masterToken" | "provenanceKey"> = {

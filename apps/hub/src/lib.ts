@@ -5,6 +5,7 @@ export {
   DEFAULT_HUB_CONFIG,
   type HubConfig,
   type HubContext,
+  type MemorySettings,
 } from "./context";
 export { type HubEnv, HubEnvSchema, parseHubEnv } from "./env";
 export { StreamHub, Subscriber } from "./events/stream-hub";

@@ -3,6 +3,7 @@ import { insertUser, transitionTask, upsertAgent } from "@m3shd/db";
 import { ErrorBodySchema, newId, type Permission } from "@m3shd/protocol";
 import { describe, expect, test } from "vitest";
 import { listRoutePermissions, type RoutePermission } from "../src/middleware/auth";
+import { MEMORY_SPECS } from "./matrix-memory";
 import { WORKFLOW_SPECS } from "./matrix-workflows";
 import {
   type CallOptions,
@@ -51,6 +52,8 @@ interface RouteSpec {
   ok: number;
   /** Worker route: acting for an agent needs an agent-scoped token or `agents:write`. */
   actsAsAgent?: boolean;
+  /** Rules enforced past the route permission (the memory service's agent scope and admin checks). */
+  forbidden?: (p: TestPrincipal) => boolean;
   /** Public routes: the status for each principal (they authenticate themselves, if at all). */
   publicStatus?: (p: PrincipalName) => number;
   build(cell: Cell): Promise<Request> | Request;
@@ -244,6 +247,7 @@ const SPECS: Record<string, RouteSpec> = {
   },
   "GET /api/audit": { ok: 200, build: () => ({ path: "/api/audit?limit=5" }) },
   ...WORKFLOW_SPECS,
+  ...MEMORY_SPECS,
 };
 
 let doneTaskId = "";
@@ -258,6 +262,7 @@ function expectedStatus(
   if (p.name === "none") return 401;
   if (!p.permissions.has(permission)) return 403;
   if (spec?.actsAsAgent && p.agentId === null && !p.permissions.has("agents:write")) return 403;
+  if (spec?.forbidden?.(p)) return 403;
   return spec ? spec.ok : "allowed";
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hashToken } from "@m3shd/crypto";
 import { insertSession, type OpenedDatabase, openDatabase, upsertAgent } from "@m3shd/db";
+import { createInProcessMemoryClient, createMemoryService, generateKek } from "@m3shd/memory";
 import { PERMISSIONS, type Permission, ROLE_PRESETS } from "@m3shd/protocol";
 import { createQueueRuntime, type QueueRuntime } from "@m3shd/queue";
 import { pino } from "pino";
@@ -49,7 +50,14 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   const database = openDatabase({ path: options.dbPath ?? join(dir, "hub.db") });
   const ownQueue = options.queue ? null : await createQueueRuntime();
   const queue = options.queue ?? (ownQueue as QueueRuntime);
+  // A real in-process memory service, so the memory routes answer as in production.
+  const memoryService = createMemoryService({
+    dbPath: join(dir, "memory.db"),
+    kek: generateKek(),
+    recoveryPublicKey: null,
+  });
   const hub = createHub({
+    memory: { client: createInProcessMemoryClient(memoryService), topK: 5, charBudget: 2000 },
     database,
     queue,
     logger: pino({ level: "silent" }),
@@ -66,6 +74,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
   onTestFinished(async () => {
     hub.close();
     await ownQueue?.close();
+    memoryService.close();
     database.close();
     rmSync(dir, { recursive: true, force: true });
   });

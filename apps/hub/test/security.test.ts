@@ -209,8 +209,35 @@ describe("IDOR: a worker acts only for its own agent", () => {
         })
       ).status,
     ).toBe(200);
-    // Memory routes (per-agent memory) arrive with the memory service; their IDOR cases belong
-    // in this test once they are registered on the hub.
+    // Memory: A's token reaches only A's memories, whatever path it names.
+    const secret = await t.call("POST", "/api/agents/agent-b/memory", {
+      token: MASTER,
+      body: { key: "b-secret", value: "only for b" },
+    });
+    expect(secret.status).toBe(201);
+    const memoryAttempts: [string, string, unknown?][] = [
+      ["GET", "/api/agents/agent-b/memory"],
+      ["GET", "/api/agents/agent-b/memory/search?q=only"],
+      ["POST", "/api/agents/agent-b/memory", { key: "planted", value: "x" }],
+      ["DELETE", "/api/agents/agent-b/memory/b-secret"],
+      ["GET", "/api/memory/search?q=only"],
+      ["POST", "/api/memory/consolidate", { agent_id: "agent-b" }],
+    ];
+    for (const [method, path, body] of memoryAttempts) {
+      const res = await t.call(method, path, { token: a.token, body });
+      expectError(res, 403, "forbidden");
+    }
+    const bMemory = await t.call("GET", "/api/agents/agent-b/memory", { token: MASTER });
+    expect(JSON.stringify(bMemory.body)).toContain("b-secret");
+    expect(JSON.stringify(bMemory.body)).not.toContain("planted");
+    expect(
+      (
+        await t.call("POST", "/api/agents/agent-a/memory", {
+          token: a.token,
+          body: { key: "mine", value: "ok" },
+        })
+      ).status,
+    ).toBe(201);
   });
 
   test("a user or API key cannot act for an agent without agents:write", async ({ t }) => {

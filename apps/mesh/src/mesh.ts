@@ -12,14 +12,24 @@ import {
   type Hub,
   type HubConfig,
   loadHubSecrets,
+  type MemorySettings,
   serveHub,
 } from "@m3shd/hub";
+import {
+  createInProcessMemoryClient,
+  createMemoryService,
+  loadMemorySecrets,
+  type MemoryService,
+  startMemoryWorkers,
+} from "@m3shd/memory";
 import { createQueueRuntime, type QueueRuntime } from "@m3shd/queue";
 import { type Logger, pino } from "pino";
 
 export interface MeshOptions {
   /** Directory for the SQLite file and generated secrets. */
   dataDir: string;
+  /** Agent memory in this process (default on): `<dataDir>/memory.db`, keys under `dataDir`. */
+  memory?: { enabled?: boolean; topK?: number; charBudget?: number; consolidateEveryMs?: number } | undefined;
   /** SQLite file (default `<dataDir>/m3shd.db`). */
   dbPath?: string;
   host?: string;
@@ -75,7 +85,39 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     database.close();
     throw err;
   }
+  // Agent memory runs in this process: its own encrypted database, fed by the memory.extract
+  // queue, asked by the hub at pickup. Keys are generated on first run (0600 files in dataDir).
+  let memory: MemoryService | null = null;
+  let memorySettings: MemorySettings | undefined;
+  if (options.memory?.enabled !== false) {
+    const memorySecrets = loadMemorySecrets(dataDir, process.env);
+    if (memorySecrets.generatedRecoveryPrivateKeyFile) {
+      logger.warn(
+        { file: memorySecrets.generatedRecoveryPrivateKeyFile },
+        "memory recovery private key generated: move this file offline (see docs/memory.md)",
+      );
+    }
+    memory = createMemoryService({
+      dbPath: join(dataDir, "memory.db"),
+      kek: memorySecrets.kek,
+      recoveryPublicKey: memorySecrets.recoveryPublicKey,
+      logger: logger.child({ service: "memory" }),
+      now,
+    });
+    await startMemoryWorkers(queue, memory, {
+      logger: logger.child({ service: "memory" }),
+      ...(options.memory?.consolidateEveryMs
+        ? { consolidateEveryMs: options.memory.consolidateEveryMs }
+        : {}),
+    });
+    memorySettings = {
+      client: createInProcessMemoryClient(memory, { logger: logger.child({ service: "memory" }) }),
+      topK: options.memory?.topK ?? 5,
+      charBudget: options.memory?.charBudget ?? 2000,
+    };
+  }
   const hub = createHub({
+    ...(memorySettings ? { memory: memorySettings } : {}),
     database,
     queue,
     logger: logger.child({ service: "hub" }),
@@ -123,6 +165,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       await served.close();
       await dispatcher.stop();
       await queue.close();
+      memory?.close();
       database.close();
     },
   };

@@ -72,6 +72,9 @@ export function toApiTask(
     continuation_of: row.continuationOf,
     continued_by: rel.continuedBy ?? null,
     partial_output: row.partialOutput,
+    memory: row.memoryStatus
+      ? { status: row.memoryStatus as NonNullable<Task["memory"]>["status"], chars: row.memoryChars ?? 0 }
+      : null,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
     assigned_at: row.assignedAt,

@@ -96,6 +96,15 @@ export const TaskSchema = z.object({
   continued_by: TaskIdSchema.nullable(),
   /** Partial output handed off by the previous agent (on the suspended task). */
   partial_output: z.string().nullable(),
+  /**
+   * Agent memory injected at pickup: `injected` (with the block's size in characters), `none`
+   * (nothing matched), `unavailable` (the memory service was down; the task ran without) or
+   * `disabled`. Null before pickup.
+   */
+  memory: z
+    .object({ status: z.enum(["injected", "none", "unavailable", "disabled"]), chars: z.int().min(0) })
+    .nullable()
+    .optional(),
   created_at: EpochMsSchema,
   updated_at: EpochMsSchema,
   assigned_at: EpochMsSchema.nullable(),

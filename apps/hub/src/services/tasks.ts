@@ -5,6 +5,7 @@ import {
   decodeTaskCursor,
   type Executor,
   encodeTaskCursor,
+  insertCostRecord,
   insertDependentTask,
   insertTask,
   listChunks,
@@ -14,6 +15,7 @@ import {
   toApiTasks,
   transitionTask,
 } from "@m3shd/db";
+import { MEMORY_BLOCK_CLOSE, MEMORY_BLOCK_OPEN } from "@m3shd/memory";
 import {
   type CancelTaskBody,
   CONTINUATION_PROMPT_PREFIX,
@@ -164,13 +166,21 @@ export async function claimNextTask(ctx: HubContext, agentId: string): Promise<T
   for (let tries = 0; tries < 5; tries++) {
     const next = nextAssignedTask(db, agentId);
     if (!next) return null;
+    const memory = await recallMemories(ctx, agentId, next);
     let row: TaskRow;
     try {
       row = transitionTask(db, {
         id: next.id,
         from: "assigned",
         to: "running",
-        set: { attempts: next.attempts + 1, prompt: buildPrompt(next) },
+        set: {
+          attempts: next.attempts + 1,
+          prompt: memory.block
+            ? `${memory.block}\n\n${stripMemoryBlock(next.prompt)}`
+            : stripMemoryBlock(next.prompt),
+          memoryChars: memory.chars,
+          memoryStatus: memory.status,
+        },
         now: ctx.now(),
       });
     } catch (err) {
@@ -179,18 +189,61 @@ export async function claimNextTask(ctx: HubContext, agentId: string): Promise<T
       throw err;
     }
     if (row.assignedTo !== agentId) continue;
+    if (memory.chars > 0) {
+      // The injected block is prompt the agent pays for: count it against its daily token budget.
+      insertCostRecord(db, {
+        id: newId("cost"),
+        agentId,
+        taskId: row.id,
+        model: "memory-injection",
+        inputTokens: Math.ceil(memory.chars / 4),
+        outputTokens: 0,
+        costUsd: 0,
+        now: ctx.now(),
+      });
+    }
     await emit(ctx, "task_started", { task_id: row.id, agent_id: agentId, attempt: row.attempts });
     return getTask(ctx, row.id);
   }
   return null;
 }
 
+interface RecalledMemory {
+  block: string;
+  chars: number;
+  status: "injected" | "none" | "unavailable" | "disabled";
+}
+
 /**
- * The prompt the worker receives. Parent outputs and memory context are prepended here once those
- * features exist; today the stored prompt is complete.
+ * The agent's memories for this task, as a delimited block within the configured budget. Never
+ * throws and never blocks the task: if the memory service is down the task runs without memories,
+ * the fact is logged and recorded on the task (`memory_status: unavailable`).
  */
-function buildPrompt(row: TaskRow): string {
-  return row.prompt;
+async function recallMemories(ctx: HubContext, agentId: string, task: TaskRow): Promise<RecalledMemory> {
+  if (!ctx.memory) return { block: "", chars: 0, status: "disabled" };
+  const outcome = await ctx.memory.client.recall({
+    agentId,
+    text: `${task.title}\n${stripMemoryBlock(task.prompt)}`,
+    topK: ctx.memory.topK,
+    charBudget: ctx.memory.charBudget,
+  });
+  if (outcome.status !== "ok") {
+    ctx.logger.warn(
+      { taskId: task.id, agentId, reason: outcome.reason },
+      "memory unavailable; task runs without memories",
+    );
+    return { block: "", chars: 0, status: "unavailable" };
+  }
+  return outcome.block
+    ? { block: outcome.block, chars: outcome.block.length, status: "injected" }
+    : { block: "", chars: 0, status: "none" };
+}
+
+/** A retried attempt must not stack a second memory block on the first. */
+function stripMemoryBlock(prompt: string): string {
+  if (!prompt.startsWith(MEMORY_BLOCK_OPEN)) return prompt;
+  const end = prompt.indexOf(MEMORY_BLOCK_CLOSE);
+  return end < 0 ? prompt : prompt.slice(end + MEMORY_BLOCK_CLOSE.length).replace(/^\n+/, "");
 }
 
 /** `POST /api/tasks/:id/stream`: append a chunk (assigned agent, running task only). */
@@ -305,6 +358,10 @@ export async function completeTask(
     });
     if (breaker) await emit(ctx, "agent_breaker", breaker);
     await publishEffects(ctx, effects);
+    // [REMEMBER] blocks in the output become memories, off the request path. The task row is
+    // committed first, so a lost job loses at most that extraction, never the result.
+    if (ctx.memory)
+      await ctx.queue.jobs.enqueue("memory.extract", { taskId: id, agentId: agent, output: body.output });
     return { task: getTask(ctx, id), replayed: false };
   }
 
