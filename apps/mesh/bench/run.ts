@@ -162,8 +162,24 @@ async function benchDag() {
   Object.assign(results, await measure());
 }
 
+/** The memory service's own benchmark (apps/memory/bench), run as a child; its JSON line merges in. */
 async function benchMemory() {
-  log("memory: not implemented yet (memory issue)");
+  log("memory: insert rate and search latency at 1k/10k/100k entries (about a minute)…");
+  const script = join(here, "../../memory/bench/memory-bench.ts");
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--conditions=@m3shd/source", "--import", "tsx", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let text = "";
+    child.stdout.on("data", (d: Buffer) => {
+      text += d.toString();
+    });
+    child.on("exit", (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`memory bench exited ${code}`)),
+    );
+  });
+  const measured = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Record<string, number>;
+  for (const [key, value] of Object.entries(measured)) if (typeof value === "number") results[key] = value;
 }
 
 const areas: Record<Area, () => Promise<void>> = {

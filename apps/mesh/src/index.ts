@@ -49,6 +49,11 @@ async function main() {
       `  M3SHD mesh is up at ${mesh.url}`,
       `  queues: ${mesh.queue.driver.kind}${hubEnv.REDIS_URL ? "" : " (in-process; set REDIS_URL for Redis)"}`,
       `  master token: ${tokenSource}`,
+      ...(mesh.seedAdminPasswordFile
+        ? [
+            `  dashboard admin: user "admin", password written once to ${mesh.seedAdminPasswordFile} (mode 0600)`,
+          ]
+        : []),
       `  try: curl -H "Authorization: Bearer $(cat ${mesh.masterTokenFile ?? "<token file>"})" ${mesh.url}/api/agents`,
       "",
     ].join("\n"),
