@@ -22,7 +22,7 @@ export {
   ROUTE_PERMISSION,
   type RoutePermission,
 } from "./middleware/auth";
-export { type HubSecrets, loadHubSecrets, loadOrCreateSecret } from "./secrets";
+export { type HubSecrets, loadHubSecrets } from "./secrets";
 export { type ServedHub, serveHub } from "./server";
 export { USER_ROLE_PERMISSIONS } from "./services/permissions";
 export { SEED_ADMIN_PASSWORD_FILE, SEED_ADMIN_USERNAME } from "./services/users";

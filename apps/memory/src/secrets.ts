@@ -1,32 +1,12 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { loadOrCreateSecret } from "@m3shd/service-kit";
 import { generateKek, parseKek } from "./crypto/kek";
 import { generateRecoveryKeyPair, parseRecoveryPublicKey } from "./crypto/recovery";
 
-/**
- * Reads a secret file, creating it with `generate()` on first run: mode 0600, exclusive create (two
- * processes starting at once never overwrite each other's), and an existing file readable by group
- * or others is tightened back to 0600.
- */
-export function loadOrCreateSecretFile(
-  path: string,
-  generate: () => string,
-): { value: string; created: boolean } {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  if (!existsSync(path)) {
-    try {
-      writeFileSync(path, `${generate()}\n`, { mode: 0o600, flag: "wx" });
-      return { value: readFileSync(path, "utf8").trim(), created: true };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-  }
-  if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
-  const value = readFileSync(path, "utf8").trim();
-  if (!value) throw new Error(`Secret file ${path} is empty`);
-  return { value, created: false };
-}
+/** Secret files (0600, exclusive create) are shared with the hub: `@m3shd/service-kit`. */
+export const loadOrCreateSecretFile = loadOrCreateSecret;
 
 /** The KEKs in a ring file: one per line, primary first; blank lines and `#` comments ignored. */
 export function readKekFile(path: string): string[] {

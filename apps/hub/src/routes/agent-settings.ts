@@ -1,7 +1,7 @@
 import { AgentIdSchema, UpdateAgentSettingsBodySchema } from "@m3shd/protocol";
+import { jsonBody, pathParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { authorize } from "../middleware/auth";
-import { jsonBody, pathParams } from "../middleware/validate";
 import { getAgentSettings, updateAgentSettings } from "../services/costs";
 import type { HubApp, RouteDeps } from "../types";
 

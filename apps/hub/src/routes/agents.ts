@@ -1,7 +1,7 @@
 import { AgentIdSchema } from "@m3shd/protocol";
+import { pathParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { authorize } from "../middleware/auth";
-import { pathParams } from "../middleware/validate";
 import { getAgent, listAgents } from "../services/agents";
 import type { HubApp, RouteDeps } from "../types";
 

@@ -1,6 +1,6 @@
 import { AnalyticsQuerySchema } from "@m3shd/protocol";
+import { queryParams } from "@m3shd/service-kit";
 import { authorize } from "../middleware/auth";
-import { queryParams } from "../middleware/validate";
 import { agentAnalytics, costAnalytics, summaryAnalytics, taskAnalytics } from "../services/analytics";
 import type { HubApp, RouteDeps } from "../types";
 

@@ -1,6 +1,6 @@
+import { jsonBody, pathParams, queryParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { authorize, principalOf } from "../middleware/auth";
-import { jsonBody, pathParams, queryParams } from "../middleware/validate";
 import { ApiKeyIdSchema, CreateApiKeyBodySchema, UpdateApiKeyBodySchema } from "../schemas/security";
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey, updateApiKey } from "../services/api-keys";
 import type { HubLimits } from "../services/limits";

@@ -5,9 +5,9 @@ import {
   ForbiddenError,
   ListApprovalsQuerySchema,
 } from "@m3shd/protocol";
+import { jsonBody, pathParams, queryParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { actingAgent, authorize, principalOf } from "../middleware/auth";
-import { jsonBody, pathParams, queryParams } from "../middleware/validate";
 import { decideApproval, getApprovalById, listApprovals, requestApproval } from "../services/approvals";
 import type { HubApp, RouteDeps } from "../types";
 

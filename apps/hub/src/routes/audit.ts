@@ -1,5 +1,5 @@
+import { queryParams } from "@m3shd/service-kit";
 import { authorize } from "../middleware/auth";
-import { queryParams } from "../middleware/validate";
 import { AuditQuerySchema } from "../schemas/security";
 import { queryAudit } from "../services/audit";
 import type { HubApp, RouteDeps } from "../types";

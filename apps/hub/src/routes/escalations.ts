@@ -1,7 +1,7 @@
 import { EscalationIdSchema, ListEscalationsQuerySchema, ResolveEscalationBodySchema } from "@m3shd/protocol";
+import { jsonBody, pathParams, queryParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { authorize, principalOf } from "../middleware/auth";
-import { jsonBody, pathParams, queryParams } from "../middleware/validate";
 import { getEscalationById, listEscalations, resolveEscalation } from "../services/escalations";
 import type { HubApp, RouteDeps } from "../types";
 

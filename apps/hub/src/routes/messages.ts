@@ -1,6 +1,6 @@
 import { CreateMessageBodySchema, LIMITS, ListMessagesQuerySchema } from "@m3shd/protocol";
+import { jsonBody, queryParams } from "@m3shd/service-kit";
 import { authorize } from "../middleware/auth";
-import { jsonBody, queryParams } from "../middleware/validate";
 import { listMessages, postMessage } from "../services/messages";
 import type { HubApp, RouteDeps } from "../types";
 import { callerId } from "./caller";

@@ -4,9 +4,9 @@ import {
   PipelineIdSchema,
   TaskIdSchema,
 } from "@m3shd/protocol";
+import { jsonBody, pathParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { authorize, principalOf } from "../middleware/auth";
-import { jsonBody, pathParams } from "../middleware/validate";
 import { addDependencies } from "../services/dag";
 import { createPipeline, getPipeline } from "../services/pipelines";
 import { getTask } from "../services/tasks";

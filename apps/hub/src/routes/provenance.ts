@@ -1,7 +1,7 @@
 import { ConsistencyQuerySchema, TaskIdSchema } from "@m3shd/protocol";
+import { pathParams, queryParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { authorize } from "../middleware/auth";
-import { pathParams, queryParams } from "../middleware/validate";
 import { getConsistency, getMerkleRoot, getTaskProvenance } from "../services/provenance";
 import type { HubApp, RouteDeps } from "../types";
 

@@ -1,8 +1,8 @@
 import { ForbiddenError, RateLimitedError, UnauthorizedError } from "@m3shd/protocol";
+import { jsonBody } from "@m3shd/service-kit";
 import { noteAudit } from "../middleware/audit";
 import { authorize, requireCsrfToken } from "../middleware/auth";
 import { clientIp } from "../middleware/client-ip";
-import { jsonBody } from "../middleware/validate";
 import { ChangePasswordBodySchema, LoginBodySchema } from "../schemas/security";
 import { type HubLimits, secondsUntil } from "../services/limits";
 import { authConfig, endSession, login, sessionFromRequest, startSession } from "../services/sessions";

@@ -4,9 +4,9 @@ import {
   ListContextQuerySchema,
   PutContextBodySchema,
 } from "@m3shd/protocol";
+import { jsonBody, pathParams, queryParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { authorize } from "../middleware/auth";
-import { jsonBody, pathParams, queryParams } from "../middleware/validate";
 import { deleteContext, getContext, listContext, putContext } from "../services/shared-context";
 import type { HubApp, RouteDeps } from "../types";
 import { callerId } from "./caller";

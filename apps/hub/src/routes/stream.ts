@@ -1,8 +1,8 @@
 import { EVENT_TYPES, type MeshEvent, newId } from "@m3shd/protocol";
+import { queryParams } from "@m3shd/service-kit";
 import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { authorize } from "../middleware/auth";
-import { queryParams } from "../middleware/validate";
 import type { HubApp, RouteDeps } from "../types";
 
 const StreamQuery = z.strictObject({

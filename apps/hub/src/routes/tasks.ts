@@ -8,9 +8,9 @@ import {
   StreamChunkBodySchema,
   TaskIdSchema,
 } from "@m3shd/protocol";
+import { jsonBody, pathParams, queryParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { actingAgent, authorize, principalOf } from "../middleware/auth";
-import { jsonBody, pathParams, queryParams } from "../middleware/validate";
 import {
   appendChunk,
   cancelTask,

@@ -5,9 +5,9 @@ import {
   TemplateIdSchema,
   UpdateTemplateBodySchema,
 } from "@m3shd/protocol";
+import { jsonBody, pathParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { authorize, principalOf } from "../middleware/auth";
-import { jsonBody, pathParams } from "../middleware/validate";
 import {
   createTemplate,
   deleteTemplate,

@@ -1,6 +1,6 @@
+import { jsonBody, pathParams, queryParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { authorize, principalOf } from "../middleware/auth";
-import { jsonBody, pathParams, queryParams } from "../middleware/validate";
 import {
   AgentTokenIdSchema,
   ListAgentTokensQuerySchema,

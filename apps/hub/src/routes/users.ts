@@ -1,6 +1,6 @@
+import { jsonBody, pathParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { authorize, principalOf } from "../middleware/auth";
-import { jsonBody, pathParams } from "../middleware/validate";
 import { CreateUserBodySchema, UpdateUserBodySchema, UserIdSchema } from "../schemas/security";
 import { endAllSessions } from "../services/sessions";
 import { createUser, deleteUser, getUser, listUsers, updateUser } from "../services/users";

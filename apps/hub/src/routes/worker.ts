@@ -6,9 +6,9 @@ import {
   NotFoundError,
   RegisterAgentBodySchema,
 } from "@m3shd/protocol";
+import { jsonBody, pathParams, queryParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import { actingAgent, authorize } from "../middleware/auth";
-import { jsonBody, pathParams, queryParams } from "../middleware/validate";
 import { heartbeat, registerAgent, touchAgent } from "../services/agents";
 import { claimNextTask } from "../services/tasks";
 import type { HubApp, RouteDeps } from "../types";

@@ -14,10 +14,10 @@ import {
   type UserRow,
 } from "@m3shd/db";
 import { ForbiddenError, NotFoundError, newId } from "@m3shd/protocol";
+import { loadOrCreateSecret } from "@m3shd/service-kit";
 import type { HubContext } from "../context";
 import type { Principal } from "../middleware/auth";
 import type { CreateUserBody, UpdateUserBody, User } from "../schemas/security";
-import { loadOrCreateSecret } from "../secrets";
 
 /** Username of the admin created on first run. */
 export const SEED_ADMIN_USERNAME = "admin";

@@ -1,9 +1,9 @@
 import { ForbiddenError, LimitExceededError, NotFoundError, utf8ByteLength } from "@m3shd/protocol";
+import { jsonBody, pathParams, queryParams } from "@m3shd/service-kit";
 import { z } from "zod";
 import type { MemoryApp, MemoryAppDeps } from "../app";
 import { PATTERN_SCOPE } from "../consolidate";
 import { assertAgentAccess, authorize, principalOf } from "../http/auth";
-import { jsonBody, pathParams, queryParams } from "../http/validate";
 import { MEMORY_LIMITS } from "../limits";
 import {
   type DeleteMemoryResponseSchema,

@@ -1,7 +1,7 @@
+import { jsonBody } from "@m3shd/service-kit";
 import type { z } from "zod";
 import type { MemoryApp, MemoryAppDeps } from "../app";
 import { authorize } from "../http/auth";
-import { jsonBody } from "../http/validate";
 import { RecallBodySchema, type RecallResponseSchema } from "../schemas";
 
 /** Service-to-service routes (service token, no end-user principal) and the health probe. */

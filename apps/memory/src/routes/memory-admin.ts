@@ -1,9 +1,9 @@
 import { ForbiddenError, LimitExceededError, utf8ByteLength, ValidationError } from "@m3shd/protocol";
+import { jsonBody, queryParams } from "@m3shd/service-kit";
 import type { z } from "zod";
 import type { MemoryApp, MemoryAppDeps } from "../app";
 import { PATTERN_SCOPE } from "../consolidate";
 import { authorize, isAdmin, principalOf } from "../http/auth";
-import { jsonBody, queryParams } from "../http/validate";
 import { MEMORY_LIMITS } from "../limits";
 import {
   ConsolidateBodySchema,

@@ -1,0 +1,2 @@
+export { loadOrCreateSecret } from "./secret-file";
+export { jsonBody, pathParams, queryParams } from "./validate";
