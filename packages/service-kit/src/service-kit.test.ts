@@ -28,13 +28,13 @@ describe("jsonBody", () => {
     expect((await post('{"n":1}', "text/plain")).status).toBe(415);
     const invalid = await post('{"n":"x"}');
     expect(invalid.status).toBe(422);
-    expect((await invalid.json()).error.code).toBe("validation_failed");
+    expect(((await invalid.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
   });
 
   it("refuses an oversized body before parsing it and closes the connection", async () => {
     const res = await post(JSON.stringify({ n: 1, pad: "x".repeat(100) }));
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe("payload_too_large");
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
     // The unread rest of the body must not be taken for the next request on a keep-alive socket.
     expect(res.headers.get("connection")).toBe("close");
   });
