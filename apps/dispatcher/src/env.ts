@@ -1,3 +1,4 @@
+import { parseEnv } from "@m3shd/service-kit";
 import { z } from "zod";
 
 /** The dispatcher's environment, parsed once at boot. Durations are in milliseconds. */
@@ -35,10 +36,5 @@ export type DispatcherEnv = z.infer<typeof DispatcherEnvSchema>;
 
 /** Parses `process.env` (or a given record); throws a readable message on bad config. */
 export function parseDispatcherEnv(env: Record<string, string | undefined> = process.env): DispatcherEnv {
-  const parsed = DispatcherEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`Invalid dispatcher configuration:\n${lines.join("\n")}`);
-  }
-  return parsed.data;
+  return parseEnv(DispatcherEnvSchema, env, "dispatcher");
 }

@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
 import { openDatabase } from "@m3shd/db";
 import { createQueueRuntime } from "@m3shd/queue";
+import { onShutdown } from "@m3shd/service-kit";
 import { pino } from "pino";
 import { DEFAULT_DISPATCHER_CONFIG } from "./context";
 import { createDispatcher } from "./dispatcher";
@@ -45,18 +46,11 @@ async function main() {
   await dispatcher.start();
   logger.info({ queue: queue.driver.kind }, "dispatcher running");
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down");
+  onShutdown(logger, async () => {
     await dispatcher.stop();
     await queue.close();
     database.close();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  });
 }
 
 main().catch((err: unknown) => {

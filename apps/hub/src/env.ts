@@ -1,3 +1,4 @@
+import { parseEnv } from "@m3shd/service-kit";
 import { z } from "zod";
 
 const bool = z
@@ -66,12 +67,7 @@ export const HubEnvSchema = z.object({
 });
 export type HubEnv = z.infer<typeof HubEnvSchema>;
 
-/** Parses `process.env` (or a given record); exits with a readable message on bad config. */
+/** Parses `process.env` (or a given record); throws a readable message on bad config. */
 export function parseHubEnv(env: Record<string, string | undefined> = process.env): HubEnv {
-  const parsed = HubEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`Invalid hub configuration:\n${lines.join("\n")}`);
-  }
-  return parsed.data;
+  return parseEnv(HubEnvSchema, env, "hub");
 }

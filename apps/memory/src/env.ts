@@ -1,3 +1,4 @@
+import { parseEnv } from "@m3shd/service-kit";
 import { z } from "zod";
 
 /**
@@ -42,12 +43,7 @@ export const MemoryEnvSchema = z.object({
 });
 export type MemoryEnv = z.infer<typeof MemoryEnvSchema>;
 
-/** Parses `process.env` (or a given record); throws a readable error on bad config. */
+/** Parses `process.env` (or a given record); throws a readable message on bad config. */
 export function parseMemoryEnv(env: Record<string, string | undefined> = process.env): MemoryEnv {
-  const parsed = MemoryEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`Invalid memory service configuration:\n${lines.join("\n")}`);
-  }
-  return parsed.data;
+  return parseEnv(MemoryEnvSchema, env, "memory service");
 }

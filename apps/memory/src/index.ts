@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { createQueueRuntime } from "@m3shd/queue";
+import { onShutdown } from "@m3shd/service-kit";
 import { pino } from "pino";
 import { createMemoryApp } from "./app";
 import { runKeyCommand } from "./cli";
@@ -76,11 +77,7 @@ async function main() {
     "memory service listening",
   );
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down");
+  onShutdown(logger, async () => {
     await new Promise<void>((done) => {
       const timer = setTimeout(done, 5000);
       timer.unref();
@@ -91,10 +88,7 @@ async function main() {
     });
     await queue.close();
     service.close();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  });
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,6 @@
 import { parseDispatcherEnv } from "@m3shd/dispatcher";
 import { parseHubEnv, workflowsFromEnv } from "@m3shd/hub";
+import { onShutdown } from "@m3shd/service-kit";
 import { pino } from "pino";
 import { startMesh } from "./mesh";
 
@@ -59,16 +60,7 @@ async function main() {
     ].join("\n"),
   );
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    await mesh.close();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  onShutdown(logger, () => mesh.close());
 }
 
 main().catch((err: unknown) => {

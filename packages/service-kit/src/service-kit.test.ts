@@ -5,7 +5,7 @@ import { isM3shdError, toErrorBody } from "@m3shd/protocol";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { jsonBody, loadOrCreateSecret, queryParams } from "./index";
+import { jsonBody, loadOrCreateSecret, parseEnv, queryParams } from "./index";
 
 function app() {
   const a = new Hono();
@@ -62,5 +62,30 @@ describe("loadOrCreateSecret", () => {
     writeFileSync(path, "\n");
     expect(() => loadOrCreateSecret(path, () => "x")).toThrow(/empty/);
     expect(readFileSync(path, "utf8")).toBe("\n");
+  });
+});
+
+describe("parseEnv", () => {
+  const Schema = z.object({
+    PORT: z.coerce.number().int().max(65535).default(7700),
+    SECRET: z.string().min(8),
+  });
+
+  it("applies defaults and coercions", () => {
+    expect(parseEnv(Schema, { SECRET: "long-enough" }, "test")).toEqual({
+      PORT: 7700,
+      SECRET: "long-enough",
+    });
+  });
+
+  it("lists every bad variable by name, never its value", () => {
+    let message = "";
+    try {
+      parseEnv(Schema, { PORT: "99999", SECRET: "short" }, "test");
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/^Invalid test configuration:\n {2}PORT: .+\n {2}SECRET: .+$/);
+    expect(message).not.toContain("short");
   });
 });
