@@ -14,6 +14,8 @@ export * from "./pagination";
 export * from "./pipeline";
 export * from "./provenance";
 export * from "./roles";
+export * from "./route";
+export * from "./routes";
 export * from "./shared-context";
 export * from "./task";
 export * from "./template";

@@ -1,16 +1,14 @@
 import {
-  CancelTaskBodySchema,
-  CompleteTaskBodySchema,
-  CreateTaskBodySchema,
-  HandoffBodySchema,
-  LIMITS,
-  ListTasksQuerySchema,
-  StreamChunkBodySchema,
-  TaskIdSchema,
+  cancelTaskRoute,
+  completeTaskRoute,
+  createTaskRoute,
+  getTaskRoute,
+  handoffTaskRoute,
+  listChunksRoute,
+  listTasksRoute,
+  streamChunkRoute,
 } from "@m3shd/protocol";
-import { jsonBody, pathParams, queryParams } from "@m3shd/service-kit";
-import { z } from "zod";
-import { actingAgent, authorize, principalOf } from "../middleware/auth";
+import { actingAgent, principalOf } from "../middleware/auth";
 import {
   appendChunk,
   cancelTask,
@@ -22,83 +20,47 @@ import {
   listTasks,
 } from "../services/tasks";
 import type { HubApp, RouteDeps } from "../types";
-
-const TaskPath = z.object({ id: TaskIdSchema });
-
-/**
- * Raw body ceilings, checked before parsing. JSON escaping can inflate a string (a newline is two
- * bytes, a control character six), so each ceiling leaves room above its field's UTF-8 limit; the
- * exact byte limit is then enforced on the parsed string by the protocol schema.
- */
-const BODY = {
-  create: 4 * LIMITS.promptBytes + 16 * 1024,
-  chunk: 4 * LIMITS.streamChunkBytes + 4 * 1024,
-  complete: LIMITS.requestBodyBytes,
-  handoff: 4 * LIMITS.handoffPartialBytes + 16 * 1024,
-  small: 16 * 1024,
-} as const;
+import { handle } from "./define";
 
 /** Operator task API and the worker's per-task calls. */
 export function registerTaskRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
-  app.post(
-    "/api/tasks",
-    authorize("tasks:write", authenticate),
-    ...jsonBody(CreateTaskBodySchema, BODY.create),
-    async (c) => c.json({ task: await createTask(ctx, c.req.valid("json"), principalOf(c).subject) }, 201),
-  );
+  handle(app, createTaskRoute, authenticate, async (c, { body }) => ({
+    status: 201,
+    body: { task: await createTask(ctx, body, principalOf(c).subject) },
+  }));
 
-  app.get("/api/tasks", authorize("tasks:read", authenticate), queryParams(ListTasksQuerySchema), (c) =>
-    c.json(listTasks(ctx, c.req.valid("query"))),
-  );
+  handle(app, listTasksRoute, authenticate, (_c, { query }) => ({
+    status: 200,
+    body: listTasks(ctx, query),
+  }));
 
-  app.get("/api/tasks/:id", authorize("tasks:read", authenticate), pathParams(TaskPath), (c) =>
-    c.json({ task: getTask(ctx, c.req.valid("param").id) }),
-  );
+  handle(app, getTaskRoute, authenticate, (_c, { params }) => ({
+    status: 200,
+    body: { task: getTask(ctx, params.id) },
+  }));
 
-  app.post(
-    "/api/tasks/:id/cancel",
-    authorize("tasks:write", authenticate),
-    pathParams(TaskPath),
-    ...jsonBody(CancelTaskBodySchema, BODY.small),
-    async (c) =>
-      c.json({
-        task: await cancelTask(ctx, c.req.valid("param").id, c.req.valid("json"), principalOf(c).subject),
-      }),
-  );
+  handle(app, cancelTaskRoute, authenticate, async (c, { params, body }) => ({
+    status: 200,
+    body: { task: await cancelTask(ctx, params.id, body, principalOf(c).subject) },
+  }));
 
-  app.put(
-    "/api/tasks/:id",
-    authorize("tasks:write", authenticate),
-    pathParams(TaskPath),
-    ...jsonBody(CompleteTaskBodySchema, BODY.complete),
-    async (c) => {
-      const result = await completeTask(ctx, c.req.valid("param").id, actingAgent(c), c.req.valid("json"));
-      return c.json({ task: result.task, replayed: result.replayed });
-    },
-  );
+  handle(app, completeTaskRoute, authenticate, async (c, { params, body }) => {
+    const result = await completeTask(ctx, params.id, actingAgent(c), body);
+    return { status: 200, body: { task: result.task, replayed: result.replayed } };
+  });
 
-  app.post(
-    "/api/tasks/:id/stream",
-    authorize("tasks:stream", authenticate),
-    pathParams(TaskPath),
-    ...jsonBody(StreamChunkBodySchema, BODY.chunk),
-    async (c) => c.json(await appendChunk(ctx, c.req.valid("param").id, actingAgent(c), c.req.valid("json"))),
-  );
+  handle(app, streamChunkRoute, authenticate, async (c, { params, body }) => ({
+    status: 200,
+    body: await appendChunk(ctx, params.id, actingAgent(c), body),
+  }));
 
-  app.get(
-    "/api/tasks/:id/chunks",
-    authorize("tasks:read", authenticate),
-    pathParams(TaskPath),
-    queryParams(z.strictObject({ after: z.coerce.number<string>().int().min(-1).optional() })),
-    (c) => c.json({ chunks: getChunks(ctx, c.req.valid("param").id, c.req.valid("query").after) }),
-  );
+  handle(app, listChunksRoute, authenticate, (_c, { params, query }) => ({
+    status: 200,
+    body: { chunks: getChunks(ctx, params.id, query.after) },
+  }));
 
-  app.post(
-    "/api/tasks/:id/handoff",
-    authorize("tasks:write", authenticate),
-    pathParams(TaskPath),
-    ...jsonBody(HandoffBodySchema, BODY.handoff),
-    async (c) =>
-      c.json(await handoffTask(ctx, c.req.valid("param").id, actingAgent(c), c.req.valid("json")), 201),
-  );
+  handle(app, handoffTaskRoute, authenticate, async (c, { params, body }) => ({
+    status: 201,
+    body: await handoffTask(ctx, params.id, actingAgent(c), body),
+  }));
 }
