@@ -1,4 +1,4 @@
-import type { RouteDef, RouteInput, RouteReply } from "@m3shd/protocol";
+import type { Permission, RouteDef, RouteInput, RouteReply } from "@m3shd/protocol";
 import { jsonBody, pathParams, queryParams } from "@m3shd/service-kit";
 import type { Context, Handler, MiddlewareHandler } from "hono";
 import { type Authenticator, authorize } from "../middleware/auth";
@@ -6,6 +6,9 @@ import type { HubApp, HubEnv } from "../types";
 
 /** Marker on a route's final handler: the id of the descriptor it was registered for. */
 export const ROUTE_DESCRIPTOR = Symbol.for("m3shd.route-descriptor");
+
+/** A route the hub can serve: a hub permission or `public` (never the memory service's `service`). */
+export type HubRouteDef = RouteDef & { readonly permission: Permission | "public" };
 
 export type RouteHandler<D extends RouteDef> = (
   c: Context<HubEnv>,
@@ -18,7 +21,7 @@ export type RouteHandler<D extends RouteDef> = (
  * only validated input and returns one of the route's declared statuses with a body typed by its
  * schema. This is the only way a hub route is registered, so every route has a descriptor.
  */
-export function handle<D extends RouteDef>(
+export function handle<D extends HubRouteDef>(
   app: HubApp,
   route: D,
   authenticate: Authenticator,
@@ -51,6 +54,25 @@ export function handle<D extends RouteDef>(
     // biome-ignore lint/suspicious/noExplicitAny: as above.
     return c.json(body as object, status as any);
   };
+  register(app, route, chain, final);
+}
+
+/**
+ * Registers a route the hub serves by forwarding it (the memory API): its permission is checked
+ * here, and the request goes on untouched — body unread — to `forward`, whose service validates it
+ * against the same descriptor's schemas and answers with one of its declared statuses.
+ */
+export function handleForward<D extends HubRouteDef>(
+  app: HubApp,
+  route: D,
+  authenticate: Authenticator,
+  forward: (c: Context<HubEnv>) => Promise<Response>,
+): void {
+  const final: Handler<HubEnv> = (c) => forward(c);
+  register(app, route, [authorize(route.permission, authenticate)], final);
+}
+
+function register(app: HubApp, route: RouteDef, chain: readonly MiddlewareHandler[], final: Handler<HubEnv>) {
   Object.assign(final, { [ROUTE_DESCRIPTOR]: route.id });
   // Hono's `on` overloads cannot be picked from a variable method; the handlers are typed above.
   const on = app.on.bind(app) as unknown as (method: string, path: string, ...handlers: unknown[]) => void;

@@ -51,12 +51,13 @@ export const createTemplateRoute = defineRoute({
   method: "POST",
   path: "/api/templates",
   permission: "agents:write",
-  summary: "Create a task template",
+  summary: "Create a task template (names are unique: 409)",
   description: WRITE_NOTE,
   tags: ["templates"],
   body: CreateTemplateBodySchema,
   bodyLimitBytes: TEMPLATE_BODY_BYTES,
   responses: { 201: TemplateResponseSchema },
+  errors: [409],
 });
 
 export const updateTemplateRoute = defineRoute({
@@ -71,7 +72,7 @@ export const updateTemplateRoute = defineRoute({
   body: UpdateTemplateBodySchema,
   bodyLimitBytes: TEMPLATE_BODY_BYTES,
   responses: { 200: TemplateResponseSchema },
-  errors: [404],
+  errors: [404, 409],
 });
 
 export const deleteTemplateRoute = defineRoute({

@@ -1,0 +1,195 @@
+import {
+  AgentSchema,
+  AgentTokenSchema,
+  ApiKeySchema,
+  ApprovalSchema,
+  ContextEntrySchema,
+  ERROR_CODES,
+  ErrorBodySchema,
+  EscalationSchema,
+  HUB_ROUTES,
+  httpStatusForErrorCode,
+  MemoryEntrySchema,
+  MeshEventSchema,
+  MessageSchema,
+  openApiPath,
+  type RouteDef,
+  type ResponseSpec,
+  routeErrorStatuses,
+  StreamChunkSchema,
+  TaskSchema,
+  TemplateSchema,
+  UserSchema,
+} from "@m3shd/protocol";
+import type { z } from "zod";
+import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from "zod-openapi";
+
+/**
+ * The OpenAPI 3.1 document of the hub, generated from the route descriptors in `@m3shd/protocol`
+ * with zod-openapi (zod 4's own JSON Schema underneath). It lives in the hub, not in protocol, so
+ * the published protocol package does not depend on the generator. `docs/openapi.json` is this
+ * document (`pnpm openapi` rewrites it; a test fails when it drifts); the hub serves it at
+ * `GET /api/openapi.json`.
+ */
+
+/** The API's contract version (the document's `info.version`). */
+export const API_VERSION = "0.1.0";
+
+/** Vendor extension carrying each operation's permission. */
+export const PERMISSION_EXTENSION = "x-permission";
+
+/** Objects named once under `components.schemas` and referenced wherever they appear. */
+const COMPONENTS: Record<string, z.ZodType> = {
+  ErrorBody: ErrorBodySchema,
+  Task: TaskSchema,
+  StreamChunk: StreamChunkSchema,
+  Agent: AgentSchema,
+  MeshEvent: MeshEventSchema,
+  Template: TemplateSchema,
+  Message: MessageSchema,
+  ContextEntry: ContextEntrySchema,
+  Approval: ApprovalSchema,
+  Escalation: EscalationSchema,
+  MemoryEntry: MemoryEntrySchema,
+  AgentToken: AgentTokenSchema,
+  ApiKey: ApiKeySchema,
+  User: UserSchema,
+};
+
+const STATUS_TEXT: Record<number, string> = {
+  200: "OK",
+  201: "Created",
+  204: "No content",
+  400: "Malformed request (unparsable JSON)",
+  401: "Missing, invalid or revoked credentials",
+  403: "Authenticated but not allowed: missing permission, another agent's resource, or CSRF",
+  404: "Not found",
+  409: "Conflict with the current state (illegal transition, stale attempt, cycle…)",
+  410: "Gone",
+  413: "Payload too large",
+  415: "Body is not application/json",
+  422: "Failed validation (`details` lists every issue)",
+  429: "Rate limited (see `Retry-After`)",
+  502: "Bad gateway",
+  503: "A dependency is unavailable",
+};
+
+const ERROR_ENVELOPE_TEXT =
+  "Every error answers with one envelope, `{ error: { code, message, details?, request_id } }`. " +
+  `\`code\` maps to the status: ${ERROR_CODES.map((c) => `\`${c}\` → ${httpStatusForErrorCode(c)}`).join(", ")}.`;
+
+function successResponse(status: number, spec: ResponseSpec) {
+  const description = STATUS_TEXT[status] ?? String(status);
+  if (spec === null) return { description };
+  if ("kind" in spec && spec.kind === "sse") {
+    return {
+      description: `${description}: a \`text/event-stream\`; each frame's \`data:\` line is one JSON event of this schema.`,
+      content: { "text/event-stream": { schema: spec.event } },
+    };
+  }
+  if ("kind" in spec && spec.kind === "raw") {
+    return {
+      description,
+      content: Object.fromEntries(
+        spec.contentTypes.map((type) => [
+          type,
+          { schema: type.startsWith("image/") ? { type: "string", format: "binary" } : { type: "string" } },
+        ]),
+      ),
+    };
+  }
+  return { description, content: { "application/json": { schema: spec as z.ZodType } } };
+}
+
+function operation(route: RouteDef): ZodOpenApiOperationObject {
+  const responses: Record<string, unknown> = {};
+  for (const [status, spec] of Object.entries(route.responses)) {
+    responses[status] = successResponse(Number(status), spec);
+  }
+  for (const status of routeErrorStatuses(route)) {
+    if (responses[status] !== undefined) continue;
+    responses[status] = {
+      description: STATUS_TEXT[status] ?? String(status),
+      content: { "application/json": { schema: ErrorBodySchema } },
+    };
+  }
+  const permissionText =
+    route.permission === "public"
+      ? "Permission: none (public)."
+      : route.permission === "service"
+        ? "Permission: the service token only."
+        : `Permission: \`${route.permission}\`.`;
+  const limitText = route.bodyLimitBytes ? ` Body limit: ${route.bodyLimitBytes} bytes.` : "";
+  const op: Record<string, unknown> = {
+    operationId: route.id,
+    summary: route.summary,
+    description: [route.description, `${permissionText}${limitText}`].filter(Boolean).join("\n\n"),
+    tags: [...route.tags],
+    [PERMISSION_EXTENSION]: route.permission,
+    security: route.permission === "public" ? [] : [{ bearer: [] }, { cookie: [] }],
+    responses,
+  };
+  if (route.bodyLimitBytes) op["x-body-limit-bytes"] = route.bodyLimitBytes;
+  if (route.params || route.query) {
+    op.requestParams = {
+      ...(route.params ? { path: route.params } : {}),
+      ...(route.query ? { query: route.query } : {}),
+    };
+  }
+  if (route.body) {
+    op.requestBody = { required: true, content: { "application/json": { schema: route.body } } };
+  }
+  return op as unknown as ZodOpenApiOperationObject;
+}
+
+export interface OpenApiOptions {
+  routes?: readonly RouteDef[];
+  version?: string;
+}
+
+/** The hub's OpenAPI 3.1 document, one operation per descriptor, in `HUB_ROUTES` order. */
+export function buildOpenApiDocument(options: OpenApiOptions = {}): Record<string, unknown> {
+  const routes = options.routes ?? HUB_ROUTES;
+  const paths: Record<string, Record<string, ZodOpenApiOperationObject>> = {};
+  for (const route of routes) {
+    const path = openApiPath(route.path);
+    paths[path] ??= {};
+    (paths[path] as Record<string, ZodOpenApiOperationObject>)[route.method.toLowerCase()] = operation(route);
+  }
+  const tags = [...new Set(routes.flatMap((r) => r.tags))].map((name) => ({ name }));
+  const document = createDocument(
+    {
+      openapi: "3.1.0",
+      info: {
+        title: "M3SHD hub API",
+        version: options.version ?? API_VERSION,
+        description:
+          "The hub is the only surface people and workers talk to. Every route is declared once in " +
+          "`@m3shd/protocol` (its schemas, statuses and permission); this document is generated from those " +
+          `declarations. Each operation's permission is in \`${PERMISSION_EXTENSION}\`.\n\n${ERROR_ENVELOPE_TEXT}`,
+      },
+      tags,
+      paths: paths as ZodOpenApiPathsObject,
+      components: {
+        schemas: COMPONENTS,
+        securitySchemes: {
+          bearer: {
+            type: "http",
+            scheme: "bearer",
+            description:
+              "`Authorization: Bearer <token>`: the master token, an agent token (`m3shd_ag_…`) or an API key (`m3shd_key_…`).",
+          },
+          cookie: {
+            type: "apiKey",
+            in: "cookie",
+            name: "m3shd_session",
+            description:
+              "A dashboard session from `POST /api/auth/login`. Writes also need `X-CSRF-Token` (the login's `csrf_token`).",
+          },
+        },
+      },
+    },
+    { reused: "inline" },
+  );
+  return JSON.parse(JSON.stringify(document)) as Record<string, unknown>;
+}
