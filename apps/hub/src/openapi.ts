@@ -13,8 +13,8 @@ import {
   MeshEventSchema,
   MessageSchema,
   openApiPath,
-  type RouteDef,
   type ResponseSpec,
+  type RouteDef,
   routeErrorStatuses,
   StreamChunkSchema,
   TaskSchema,
@@ -192,4 +192,9 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Record<strin
     { reused: "inline" },
   );
   return JSON.parse(JSON.stringify(document)) as Record<string, unknown>;
+}
+
+/** The committed form of the document: two-space JSON with a final newline. */
+export function serializeOpenApiDocument(document: Record<string, unknown>): string {
+  return `${JSON.stringify(document, null, 2)}\n`;
 }

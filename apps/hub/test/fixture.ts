@@ -39,7 +39,13 @@ export function client(hub: Hub) {
     } catch {
       json = text;
     }
-    assertContract({ method, url: path, status: res.status, contentType: res.headers.get("content-type"), body: json });
+    assertContract({
+      method,
+      url: path,
+      status: res.status,
+      contentType: res.headers.get("content-type"),
+      body: json,
+    });
     // biome-ignore lint/suspicious/noExplicitAny: test responses are inspected structurally
     return { status: res.status, body: json as any, headers: res.headers };
   };

@@ -146,7 +146,13 @@ export function caller(hub: Hub): Caller {
     } catch {
       json = text;
     }
-    assertContract({ method, url: path, status: res.status, contentType: res.headers.get("content-type"), body: json });
+    assertContract({
+      method,
+      url: path,
+      status: res.status,
+      contentType: res.headers.get("content-type"),
+      body: json,
+    });
     return { status: res.status, body: json, headers: res.headers, text };
   };
 }

@@ -214,7 +214,9 @@ export function checkRouteResponse(
   if (Object.hasOwn(route.responses, status)) {
     const spec = route.responses[status];
     if (spec === null || spec === undefined) {
-      return body === null || body === undefined || body === "" ? null : `${where} with a body; declared empty`;
+      return body === null || body === undefined || body === ""
+        ? null
+        : `${where} with a body; declared empty`;
     }
     if ("kind" in spec && spec.kind === "sse") {
       return mediaType === "text/event-stream" ? null : `${where} as ${mediaType}; declared an SSE stream`;
@@ -224,7 +226,8 @@ export function checkRouteResponse(
         ? null
         : `${where} as ${mediaType}; declared ${spec.contentTypes.join(" or ")}`;
     }
-    if (mediaType !== "application/json") return `${where} as ${mediaType || "no content type"}; declared JSON`;
+    if (mediaType !== "application/json")
+      return `${where} as ${mediaType || "no content type"}; declared JSON`;
     const parsed = (spec as z.ZodType).safeParse(body);
     return parsed.success ? null : `${where}: the body does not parse: ${parsed.error.message}`;
   }

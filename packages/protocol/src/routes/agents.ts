@@ -53,7 +53,8 @@ export const updateAgentSettingsRoute = defineRoute({
   path: "/api/agents/:id/settings",
   permission: "agents:admin",
   summary: "Change an agent's escalation target or daily token cap",
-  description: "A budget is a limit set on an agent, never by it: `agents:admin`, which no agent preset holds.",
+  description:
+    "A budget is a limit set on an agent, never by it: `agents:admin`, which no agent preset holds.",
   tags: ["agents"],
   params: AgentPathSchema,
   body: UpdateAgentSettingsBodySchema,

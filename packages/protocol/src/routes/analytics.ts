@@ -7,8 +7,7 @@ import {
 } from "../analytics";
 import { defineRoute } from "../route";
 
-const WINDOW =
-  "The window is the last `days` UTC days including today (default 7, at most 366).";
+const WINDOW = "The window is the last `days` UTC days including today (default 7, at most 366).";
 
 export const taskAnalyticsRoute = defineRoute({
   id: "analytics.tasks",

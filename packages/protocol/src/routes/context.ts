@@ -15,7 +15,8 @@ export const ContextKeyPathSchema = z.object({ key: ContextKeySchema });
 export const ContextEntryResponseSchema = z.object({ entry: ContextEntrySchema });
 export type ContextEntryResponse = z.infer<typeof ContextEntryResponseSchema>;
 
-const NOTE = "Shared context is working memory the whole mesh shares: the memory permissions, which agents hold.";
+const NOTE =
+  "Shared context is working memory the whole mesh shares: the memory permissions, which agents hold.";
 
 export const listContextRoute = defineRoute({
   id: "context.list",
@@ -68,4 +69,9 @@ export const deleteContextRoute = defineRoute({
 });
 
 /** Shared context: mesh-wide key/value. */
-export const CONTEXT_ROUTES = [listContextRoute, getContextRoute, putContextRoute, deleteContextRoute] as const;
+export const CONTEXT_ROUTES = [
+  listContextRoute,
+  getContextRoute,
+  putContextRoute,
+  deleteContextRoute,
+] as const;

@@ -77,4 +77,10 @@ export const revokeKeyRoute = defineRoute({
 });
 
 /** Third-party API keys (`m3shd_key_…`) with per-key caps. */
-export const KEY_ROUTES = [createKeyRoute, listKeysRoute, getKeyRoute, updateKeyRoute, revokeKeyRoute] as const;
+export const KEY_ROUTES = [
+  createKeyRoute,
+  listKeysRoute,
+  getKeyRoute,
+  updateKeyRoute,
+  revokeKeyRoute,
+] as const;
