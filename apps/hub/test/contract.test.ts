@@ -58,7 +58,7 @@ describe("route descriptors", () => {
     );
     expect(() =>
       assertContract({ method: "GET", url: "/api/nope", status: 200, contentType: null, body: null }),
-    ).toThrow(/no descriptor/);
+    ).toThrow(/matches no route/);
   });
 });
 

@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { pino } from "pino";
 import { onTestFinished } from "vitest";
 import { type Mesh, startMesh } from "../src/mesh";
+import { assertContract } from "./contract";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const MASTER = "test-master-token-not-a-secret-0123456789";
@@ -87,7 +88,10 @@ export interface ApiResponse<T = unknown> {
   headers: Headers;
 }
 
-/** Minimal HTTP client over real loopback HTTP. */
+/**
+ * Minimal HTTP client over real loopback HTTP. Every response is checked against its route's
+ * descriptor (`assertContract`): an undeclared status or a body that does not parse fails the test.
+ */
 export class Api {
   constructor(
     readonly base: string,
@@ -122,6 +126,7 @@ export class Api {
         parsed = text;
       }
     }
+    assertContract({ method, url: path, status: res.status, contentType: res.headers.get("content-type"), body: parsed });
     return { status: res.status, body: parsed as T, headers: res.headers };
   }
 
@@ -223,6 +228,15 @@ export async function sse(
       ...(options.lastEventId ? { "last-event-id": options.lastEventId } : {}),
     },
     signal: controller.signal,
+  });
+  // The stream's status and media type against its descriptor; each event parses below.
+  const isStream = res.ok && (res.headers.get("content-type") ?? "").startsWith("text/event-stream");
+  assertContract({
+    method: "GET",
+    url: "/api/stream",
+    status: res.status,
+    contentType: res.headers.get("content-type"),
+    body: isStream ? null : await res.clone().json(),
   });
   const frames: SseFrame[] = [];
   const events: MeshEvent[] = [];

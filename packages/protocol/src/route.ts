@@ -238,3 +238,37 @@ export function checkRouteResponse(
   }
   return `${where}, an undeclared status`;
 }
+
+/** One response as seen on the wire, for `assertRouteResponse`. */
+export interface ObservedResponse {
+  method: string;
+  /** Path, with or without the query string (or a full URL). */
+  url: string;
+  status: number;
+  contentType: string | null;
+  /** Parsed JSON, the text of a non-JSON body, or null when empty. */
+  body: unknown;
+}
+
+/**
+ * Checks a response against the contract of the route it answers (found in `routes` by method
+ * and path): throws an `Error` naming the route, status and problem when it breaks it. A request
+ * that matches no route must be the 404 error envelope. Returns the route, if one matched.
+ */
+export function assertRouteResponse<R extends RouteDef>(
+  routes: readonly R[],
+  response: ObservedResponse,
+): R | undefined {
+  const pathname = new URL(response.url, "http://m3shd.invalid").pathname;
+  const route = matchRoute(routes, response.method, pathname);
+  if (!route) {
+    if (response.status === 404 && ErrorBodySchema.safeParse(response.body).success) return undefined;
+    throw new Error(
+      `contract: ${response.method} ${pathname} matches no route but answered ${response.status} ` +
+        `${JSON.stringify(response.body)?.slice(0, 200)}`,
+    );
+  }
+  const problem = checkRouteResponse(route, response);
+  if (problem) throw new Error(`contract: ${problem} — ${JSON.stringify(response.body)?.slice(0, 300)}`);
+  return route;
+}

@@ -77,11 +77,11 @@ export const deleteMemoryRoute = defineRoute({
   path: "/api/agents/:id/memory/:key",
   permission: "memory:write",
   summary: "Delete one memory by key",
-  description: SCOPE,
+  description: `${SCOPE} A key over the key limit is a 413.`,
   tags: ["memory"],
   params: MemoryKeyParamSchema,
   responses: { 200: DeleteMemoryResponseSchema },
-  errors: [404, 503],
+  errors: [404, 413, 503],
 });
 
 export const searchAllMemoryRoute = defineRoute({
