@@ -44,7 +44,10 @@ describe("route contract over HTTP", () => {
     await ok(api.as(null), "GET", "/docs/assets/init.js", 200);
 
     // The worker contract and the task lifecycle.
-    await ok(api, "POST", "/api/agents/contract-a/register", 200, { capabilities: ["echo"], max_concurrent: 4 });
+    await ok(api, "POST", "/api/agents/contract-a/register", 200, {
+      capabilities: ["echo"],
+      max_concurrent: 4,
+    });
     await ok(api, "POST", "/api/agents/contract-a/heartbeat", 200, { active_tasks: 0 });
     await ok(api, "GET", "/api/agents", 200);
     await ok(api, "GET", "/api/agents/contract-a", 200);
@@ -62,12 +65,23 @@ describe("route contract over HTTP", () => {
     expect((await api.next("contract-a", 5))?.id).toBe(handed);
     await ok(api, "POST", `/api/tasks/${handed}/handoff`, 201, { partial_output: "half" }, as("contract-a"));
     // Nobody has this capability: the task stays queued, so it can be cancelled or given parents.
-    const parked = (await ok<{ task: { id: string } }>(api, "POST", "/api/tasks", 201, task({ required_capability: "nobody" })))
-      .body.task.id;
+    const parked = (
+      await ok<{ task: { id: string } }>(
+        api,
+        "POST",
+        "/api/tasks",
+        201,
+        task({ required_capability: "nobody" }),
+      )
+    ).body.task.id;
     await ok(api, "POST", `/api/tasks/${parked}/dependencies`, 200, { depends_on: [done] });
     await ok(api, "POST", `/api/tasks/${parked}/cancel`, 200, { reason: "contract" });
-    // An empty long-poll is a 204.
-    await ok(api, "GET", "/api/agents/contract-a/tasks/next?wait=0", 204);
+    // An empty long-poll is a 204 (an agent with nothing to do: the handoff's continuation went to contract-a).
+    await ok(api, "POST", "/api/agents/contract-idle/register", 200, {
+      capabilities: ["idle"],
+      max_concurrent: 1,
+    });
+    await ok(api, "GET", "/api/agents/contract-idle/tasks/next?wait=0", 204);
 
     // The event stream (status and media type checked; every event parsed with MeshEventSchema).
     const stream = await sse(mesh.url, mesh.masterToken);
@@ -104,20 +118,38 @@ describe("route contract over HTTP", () => {
 
     // Approvals (an agent asks, the operator decides).
     const approval = (
-      await ok<{ approval: { id: string } }>(api, "POST", "/api/approvals", 201, { action: "deploy" }, as("contract-a"))
+      await ok<{ approval: { id: string } }>(
+        api,
+        "POST",
+        "/api/approvals",
+        201,
+        { action: "deploy" },
+        as("contract-a"),
+      )
     ).body.approval.id;
     await ok(api, "GET", "/api/approvals?status=pending", 200);
     await ok(api, "GET", `/api/approvals/${approval}`, 200);
     await ok(api, "PUT", `/api/approvals/${approval}`, 200, { decision: "approved" });
 
     // Escalations: three failures in a row open one.
-    await ok(api, "POST", "/api/agents/contract-f/register", 200, { capabilities: ["flaky"], max_concurrent: 1 });
+    await ok(api, "POST", "/api/agents/contract-f/register", 200, {
+      capabilities: ["flaky"],
+      max_concurrent: 1,
+    });
     const flaky = await api.createTask({ required_capability: "flaky", max_attempts: 10 });
     for (let i = 0; i < 3; i++) {
       expect((await api.next("contract-f", 5))?.id).toBe(flaky.id);
-      await ok(api, "PUT", `/api/tasks/${flaky.id}`, 200, { status: "failed", error: `boom ${i}` }, as("contract-f"));
+      await ok(
+        api,
+        "PUT",
+        `/api/tasks/${flaky.id}`,
+        200,
+        { status: "failed", error: `boom ${i}` },
+        as("contract-f"),
+      );
     }
-    const escalations = (await ok<{ escalations: { id: string }[] }>(api, "GET", "/api/escalations", 200)).body;
+    const escalations = (await ok<{ escalations: { id: string }[] }>(api, "GET", "/api/escalations", 200))
+      .body;
     const escalation = escalations.escalations[0]?.id;
     expect(escalation).toBeDefined();
     await ok(api, "GET", `/api/escalations/${escalation}`, 200);
@@ -149,7 +181,10 @@ describe("route contract over HTTP", () => {
     await ok(api, "GET", "/api/tokens", 200);
     await ok(api, "DELETE", `/api/tokens/${minted.agent_token.id}`, 200);
     const key = (
-      await ok<{ api_key: { id: string } }>(api, "POST", "/api/keys", 201, { name: "contract", per_minute: 60 })
+      await ok<{ api_key: { id: string } }>(api, "POST", "/api/keys", 201, {
+        name: "contract",
+        per_minute: 60,
+      })
     ).body.api_key.id;
     await ok(api, "GET", "/api/keys", 200);
     await ok(api, "GET", `/api/keys/${key}`, 200);

@@ -1,6 +1,7 @@
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { assertRouteResponse, HUB_ROUTES, type ObservedResponse } from "@m3shd/protocol";
+import { HITS_DIR_ENV, ROUTE_IDS_FILE } from "./contract-coverage";
 
 /**
  * The response contract over real HTTP: every response the integration tests receive (`Api.call`,
@@ -13,9 +14,6 @@ import { assertRouteResponse, HUB_ROUTES, type ObservedResponse } from "@m3shd/p
 /** Route ids this test file's requests answered (with their statuses). */
 export const contractHits = new Map<string, Set<number>>();
 
-/** Where the global setup collects hits across test files (one file per worker process). */
-export const HITS_DIR_ENV = "M3SHD_CONTRACT_HITS_DIR";
-
 export function assertContract(response: ObservedResponse): void {
   const route = assertRouteResponse(HUB_ROUTES, response);
   if (!route) return;
@@ -23,5 +21,8 @@ export function assertContract(response: ObservedResponse): void {
   statuses.add(response.status);
   contractHits.set(route.id, statuses);
   const dir = process.env[HITS_DIR_ENV];
-  if (dir) appendFileSync(join(dir, `${process.pid}.jsonl`), `${JSON.stringify([route.id, response.status])}\n`);
+  if (!dir) return;
+  const ids = join(dir, ROUTE_IDS_FILE);
+  if (!existsSync(ids)) writeFileSync(ids, JSON.stringify(HUB_ROUTES.map((r) => r.id)));
+  appendFileSync(join(dir, `${process.pid}.jsonl`), `${JSON.stringify([route.id, response.status])}\n`);
 }

@@ -126,7 +126,13 @@ export class Api {
         parsed = text;
       }
     }
-    assertContract({ method, url: path, status: res.status, contentType: res.headers.get("content-type"), body: parsed });
+    assertContract({
+      method,
+      url: path,
+      status: res.status,
+      contentType: res.headers.get("content-type"),
+      body: parsed,
+    });
     return { status: res.status, body: parsed as T, headers: res.headers };
   }
 
