@@ -1,3 +1,4 @@
+import * as protocol from "@m3shd/protocol";
 import {
   AgentSchema,
   AgentTokenSchema,
@@ -21,8 +22,9 @@ import {
   TemplateSchema,
   UserSchema,
 } from "@m3shd/protocol";
-import type { z } from "zod";
+import { z } from "zod";
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiPathsObject } from "zod-openapi";
+import { FIELD_DESCRIPTIONS } from "./openapi-descriptions.generated";
 
 /**
  * The OpenAPI 3.1 document of the hub, generated from the route descriptors in `@m3shd/protocol`
@@ -78,6 +80,57 @@ const ERROR_ENVELOPE_TEXT =
   "Every error answers with one envelope, `{ error: { code, message, details?, request_id } }`. " +
   `\`code\` maps to the status: ${ERROR_CODES.map((c) => `\`${c}\` → ${httpStatusForErrorCode(c)}`).join(", ")}.`;
 
+/** Field descriptions by the object schema that holds the field (and the field's key). */
+type DescriptionIndex = WeakMap<z.ZodType, Record<string, string>>;
+
+/** Through optional/nullable/default/pipe wrappers to the schema that has a shape, if any. */
+function objectOf(schema: unknown): z.ZodObject | null {
+  let current = schema as z.ZodType | undefined;
+  for (let i = 0; i < 8 && current; i++) {
+    if (current instanceof z.ZodObject) return current;
+    const def = (current as { def?: { innerType?: z.ZodType; in?: z.ZodType } }).def;
+    current = def?.innerType ?? def?.in;
+  }
+  return null;
+}
+
+/**
+ * Indexes the protocol's JSDoc field descriptions (`FIELD_DESCRIPTIONS`, extracted from its source
+ * by `pnpm openapi`) by the exported object schema they belong to, walking nested object fields.
+ */
+function indexDescriptions(descriptions: Record<string, Record<string, string>>): DescriptionIndex {
+  const index: DescriptionIndex = new WeakMap();
+  const exported = protocol as unknown as Record<string, unknown>;
+  for (const [name, fields] of Object.entries(descriptions)) {
+    const root = objectOf(exported[name]);
+    if (!root) continue;
+    for (const [path, text] of Object.entries(fields)) {
+      const keys = path.split(".");
+      let holder: z.ZodObject | null = root;
+      for (const key of keys.slice(0, -1)) holder = holder ? objectOf(holder.shape[key]) : null;
+      const key = keys[keys.length - 1] as string;
+      if (!holder || !(key in holder.shape)) continue;
+      const entry = index.get(holder) ?? {};
+      entry[key] = text;
+      index.set(holder, entry);
+    }
+  }
+  return index;
+}
+
+/** A params/query object whose fields carry their descriptions (OpenAPI parameters read them there). */
+function describedParams(schema: z.ZodType, index: DescriptionIndex): z.ZodType {
+  const object = objectOf(schema);
+  const fields = object ? index.get(object) : undefined;
+  if (!object || !fields) return schema;
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, child] of Object.entries(object.shape as Record<string, z.ZodType>)) {
+    const text = fields[key];
+    shape[key] = text && child.description === undefined ? child.describe(text) : child;
+  }
+  return z.object(shape);
+}
+
 function successResponse(status: number, spec: ResponseSpec) {
   const description = STATUS_TEXT[status] ?? String(status);
   if (spec === null) return { description };
@@ -101,7 +154,7 @@ function successResponse(status: number, spec: ResponseSpec) {
   return { description, content: { "application/json": { schema: spec as z.ZodType } } };
 }
 
-function operation(route: RouteDef): ZodOpenApiOperationObject {
+function operation(route: RouteDef, index: DescriptionIndex): ZodOpenApiOperationObject {
   const responses: Record<string, unknown> = {};
   for (const [status, spec] of Object.entries(route.responses)) {
     responses[status] = successResponse(Number(status), spec);
@@ -132,8 +185,8 @@ function operation(route: RouteDef): ZodOpenApiOperationObject {
   if (route.bodyLimitBytes) op["x-body-limit-bytes"] = route.bodyLimitBytes;
   if (route.params || route.query) {
     op.requestParams = {
-      ...(route.params ? { path: route.params } : {}),
-      ...(route.query ? { query: route.query } : {}),
+      ...(route.params ? { path: describedParams(route.params, index) } : {}),
+      ...(route.query ? { query: describedParams(route.query, index) } : {}),
     };
   }
   if (route.body) {
@@ -145,16 +198,22 @@ function operation(route: RouteDef): ZodOpenApiOperationObject {
 export interface OpenApiOptions {
   routes?: readonly RouteDef[];
   version?: string;
+  /** Field descriptions by schema name (default: the generated `FIELD_DESCRIPTIONS`). */
+  descriptions?: Record<string, Record<string, string>>;
 }
 
 /** The hub's OpenAPI 3.1 document, one operation per descriptor, in `HUB_ROUTES` order. */
 export function buildOpenApiDocument(options: OpenApiOptions = {}): Record<string, unknown> {
   const routes = options.routes ?? HUB_ROUTES;
+  const index = indexDescriptions(options.descriptions ?? FIELD_DESCRIPTIONS);
   const paths: Record<string, Record<string, ZodOpenApiOperationObject>> = {};
   for (const route of routes) {
     const path = openApiPath(route.path);
     paths[path] ??= {};
-    (paths[path] as Record<string, ZodOpenApiOperationObject>)[route.method.toLowerCase()] = operation(route);
+    (paths[path] as Record<string, ZodOpenApiOperationObject>)[route.method.toLowerCase()] = operation(
+      route,
+      index,
+    );
   }
   const tags = [...new Set(routes.flatMap((r) => r.tags))].map((name) => ({ name }));
   const document = createDocument(
@@ -189,7 +248,22 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Record<strin
         },
       },
     },
-    { reused: "inline" },
+    {
+      reused: "inline",
+      // Each object's fields get the description its JSDoc gives them, unless the schema has one.
+      override: ({ zodSchema, jsonSchema }) => {
+        const fields = index.get(zodSchema as unknown as z.ZodType);
+        const properties = (jsonSchema as { properties?: Record<string, Record<string, unknown>> })
+          .properties;
+        if (!fields || !properties) return;
+        for (const [key, text] of Object.entries(fields)) {
+          const property = properties[key];
+          // A copy: the generator shares one JSON object between uses of the same zod schema.
+          if (property && property.description === undefined)
+            properties[key] = { ...property, description: text };
+        }
+      },
+    },
   );
   return JSON.parse(JSON.stringify(document)) as Record<string, unknown>;
 }

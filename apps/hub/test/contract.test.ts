@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { HUB_ROUTES, MEMORY_ROUTES, openApiPath, TaskSchema } from "@m3shd/protocol";
+import { HUB_ROUTES, MEMORY_ROUTES, openApiPath } from "@m3shd/protocol";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import { describe, expect } from "vitest";
+import { extractFieldDescriptions } from "../scripts/extract-descriptions";
 import { buildOpenApiDocument, PERMISSION_EXTENSION, serializeOpenApiDocument } from "../src/openapi";
+import { FIELD_DESCRIPTIONS } from "../src/openapi-descriptions.generated";
 import { registeredDescriptors } from "../src/routes/define";
 import { DOCS_CSP } from "../src/routes/docs";
 import { assertContract } from "./contract";
@@ -17,6 +19,7 @@ import { hubTest as test } from "./fixture";
  */
 
 const DOC = fileURLToPath(new URL("../../../docs/openapi.json", import.meta.url));
+const PROTOCOL_SRC = fileURLToPath(new URL("../../../packages/protocol/src", import.meta.url));
 const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
 
 describe("route descriptors", () => {
@@ -104,10 +107,24 @@ describe("OpenAPI document", () => {
     const paths = document.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
     const tasks = paths["/api/tasks"]?.post?.responses as Record<string, { content?: unknown }>;
     expect(JSON.stringify(tasks["422"]?.content)).toContain("#/components/schemas/ErrorBody");
-    const schemas = (document.components as { schemas: Record<string, { properties?: object }> }).schemas;
+    const schemas = (
+      document.components as {
+        schemas: Record<string, { properties?: Record<string, { description?: string }> }>;
+      }
+    ).schemas;
     expect(Object.keys(schemas)).toEqual(expect.arrayContaining(["ErrorBody", "Task", "MeshEvent"]));
-    // JSDoc is not a description: the document must carry the schemas' own `.describe()`/meta text.
-    expect(TaskSchema.shape.id).toBeDefined();
+    // The protocol's JSDoc reaches the document as field descriptions, on the right fields only.
+    const task = schemas.Task?.properties ?? {};
+    expect(task.depends_on?.description).toMatch(/^Parent task ids/);
+    expect(task.created_at?.description).toBeUndefined();
+    expect(schemas.Approval?.properties?.expires_at?.description).toMatch(/auto-expires/);
+    const described = JSON.stringify(document).match(/"description":/g)?.length ?? 0;
+    expect(described).toBeGreaterThan(500);
+  });
+
+  test("the generated field descriptions are the protocol's current JSDoc (`pnpm openapi`)", () => {
+    expect(FIELD_DESCRIPTIONS).toEqual(extractFieldDescriptions(PROTOCOL_SRC));
+    expect(Object.keys(FIELD_DESCRIPTIONS).length).toBeGreaterThan(40);
   });
 
   test("is the committed docs/openapi.json (regenerate with `pnpm openapi`)", () => {
