@@ -255,7 +255,7 @@ describe("migrating an existing database", () => {
       const { db, sqlite } = database;
       const parent = insertTask(db, { task: taskRow({ id: "parent" }), now: T0 });
       insertTask(db, { task: taskRow({ id: "child" }), dependsOn: [parent.id], now: T0 });
-      appendChunk(db, { taskId: parent.id, content: "hello", now: T0 });
+      appendChunk(db, { taskId: parent.id, attempt: 1, content: "hello", now: T0 });
       const tasksDdl = (
         sqlite.prepare("SELECT sql FROM sqlite_master WHERE name = 'tasks'").get() as { sql: string }
       ).sql;

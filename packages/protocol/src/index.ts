@@ -12,6 +12,7 @@ export * from "./limits";
 export * from "./message";
 export * from "./pagination";
 export * from "./pipeline";
+export * from "./prompt";
 export * from "./provenance";
 export * from "./roles";
 export * from "./route";
