@@ -65,6 +65,7 @@ export const ListChunksQuerySchema = z.strictObject({
   /** Only chunks with `seq` greater than this, within each attempt listed (-1 or absent: from the start). */
   after: z.coerce.number<string>().int().min(-1).optional(),
 });
+export type ListChunksQuery = z.output<typeof ListChunksQuerySchema>;
 
 /** `GET /api/tasks/:id/chunks` response. */
 export const ChunkListResponseSchema = z.object({ chunks: z.array(StreamChunkSchema) });
