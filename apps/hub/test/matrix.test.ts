@@ -78,7 +78,13 @@ async function runningTaskOn(t: TestHub, agent: string): Promise<string> {
   const db = t.database.db;
   upsertAgent(db, { id: agent, name: agent, capabilities: ["echo"], maxConcurrent: 64, now: t.clock.now });
   transitionTask(db, { id, from: "queued", to: "assigned", set: { assignedTo: agent }, now: t.clock.now });
-  transitionTask(db, { id, from: "assigned", to: "running", set: { attempts: 1, attempt: 1 }, now: t.clock.now });
+  transitionTask(db, {
+    id,
+    from: "assigned",
+    to: "running",
+    set: { attempts: 1, attempt: 1 },
+    now: t.clock.now,
+  });
   return id;
 }
 

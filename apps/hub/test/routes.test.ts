@@ -3,13 +3,16 @@ import {
   CONTINUATION_PROMPT_PREFIX,
   ErrorBodySchema,
   HealthResponseSchema,
+  HeartbeatResponseSchema,
   LIMITS,
+  NextTaskResponseSchema,
   PERMISSIONS,
   TaskListResponseSchema,
   TaskSchema,
 } from "@m3shd/protocol";
 import { describe, expect } from "vitest";
 import { ROUTE_PERMISSION } from "../src/middleware/auth";
+import { DEFAULT_CANCEL_NOTICE_TTL_MS } from "../src/services/agents";
 import { hubTest as test } from "./fixture";
 
 const task = { title: "t", prompt: "p", required_capability: "echo" };
@@ -410,6 +413,56 @@ describe("agents", () => {
         })
       ).status,
     ).toBe(422);
+  });
+
+  test("a claim opens the next attempt; cancel notices expire after the TTL", async ({
+    hub,
+    call,
+    clock,
+  }) => {
+    await call("POST", "/api/agents/w1/register", { body: { capabilities: ["echo"], max_concurrent: 2 } });
+    const created = (await call("POST", "/api/tasks", { body: task })).body.task;
+    const db = hub.ctx.database.db;
+    transitionTask(db, {
+      id: created.id,
+      from: "queued",
+      to: "assigned",
+      set: { assignedTo: "w1" },
+      now: clock.now,
+    });
+    const claim = await call("GET", "/api/agents/w1/tasks/next?wait=0");
+    expect(NextTaskResponseSchema.parse(claim.body)).toMatchObject({
+      attempt: 1,
+      task: { attempt: 1, attempts: 1 },
+    });
+    // Requeued and claimed again: a new lease, and the old one is refused.
+    transitionTask(db, { id: created.id, from: "running", to: "queued", now: clock.now });
+    transitionTask(db, {
+      id: created.id,
+      from: "queued",
+      to: "assigned",
+      set: { assignedTo: "w1" },
+      now: clock.now,
+    });
+    expect((await call("GET", "/api/agents/w1/tasks/next?wait=0")).body.attempt).toBe(2);
+    const h = { "x-m3shd-agent": "w1" };
+    const stale = await call("POST", `/api/tasks/${created.id}/stream`, {
+      body: { content: "x", attempt: 1 },
+      headers: h,
+    });
+    expect(stale.status).toBe(409);
+    expect(ErrorBodySchema.parse(stale.body).error.code).toBe("stale_attempt");
+
+    await call("POST", `/api/tasks/${created.id}/cancel`, { body: {} });
+    const beat = async () =>
+      HeartbeatResponseSchema.parse(
+        (await call("POST", "/api/agents/w1/heartbeat", { body: { active_tasks: 0 } })).body,
+      ).cancelled;
+    expect(await beat()).toEqual([created.id]);
+    clock.now += DEFAULT_CANCEL_NOTICE_TTL_MS - 1;
+    expect(await beat()).toEqual([created.id]);
+    clock.now += 1;
+    expect(await beat()).toEqual([]);
   });
 
   test("long-poll returns 204 when nothing is assigned", async ({ call }) => {

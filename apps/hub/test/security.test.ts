@@ -40,7 +40,13 @@ async function runningTaskOn(t: TestHub, agent: string): Promise<string> {
     upsertAgent(db, { id: agent, name: agent, capabilities: ["echo"], maxConcurrent: 8, now: t.clock.now });
   }
   transitionTask(db, { id, from: "queued", to: "assigned", set: { assignedTo: agent }, now: t.clock.now });
-  transitionTask(db, { id, from: "assigned", to: "running", set: { attempts: 1, attempt: 1 }, now: t.clock.now });
+  transitionTask(db, {
+    id,
+    from: "assigned",
+    to: "running",
+    set: { attempts: 1, attempt: 1 },
+    now: t.clock.now,
+  });
   return id;
 }
 
@@ -183,9 +189,24 @@ describe("IDOR: a worker acts only for its own agent", () => {
       ["PUT", `/api/tasks/${taskOfB}`, { status: "done", output: "stolen", attempt: 1 }],
       ["POST", `/api/tasks/${taskOfB}/handoff`, { partial_output: "stolen", attempt: 1 }],
       // Claiming to be B in the header changes nothing: the token is bound to A.
-      ["POST", `/api/tasks/${taskOfB}/stream`, { content: "stolen", attempt: 1 }, { "x-m3shd-agent": "agent-b" }],
-      ["PUT", `/api/tasks/${taskOfB}`, { status: "done", output: "stolen", attempt: 1 }, { "x-m3shd-agent": "agent-b" }],
-      ["POST", `/api/tasks/${taskOfB}/handoff`, { partial_output: "x", attempt: 1 }, { "x-m3shd-agent": "agent-b" }],
+      [
+        "POST",
+        `/api/tasks/${taskOfB}/stream`,
+        { content: "stolen", attempt: 1 },
+        { "x-m3shd-agent": "agent-b" },
+      ],
+      [
+        "PUT",
+        `/api/tasks/${taskOfB}`,
+        { status: "done", output: "stolen", attempt: 1 },
+        { "x-m3shd-agent": "agent-b" },
+      ],
+      [
+        "POST",
+        `/api/tasks/${taskOfB}/handoff`,
+        { partial_output: "x", attempt: 1 },
+        { "x-m3shd-agent": "agent-b" },
+      ],
     ];
     for (const [method, path, body, headers] of attempts) {
       const res = await t.call(method, path, { token: a.token, body, headers: headers ?? {} });
@@ -198,8 +219,12 @@ describe("IDOR: a worker acts only for its own agent", () => {
     // The same calls on A's own task succeed.
     const taskOfA = await runningTaskOn(t, "agent-a");
     expect(
-      (await t.call("POST", `/api/tasks/${taskOfA}/stream`, { token: a.token, body: { content: "mine", attempt: 1 } }))
-        .status,
+      (
+        await t.call("POST", `/api/tasks/${taskOfA}/stream`, {
+          token: a.token,
+          body: { content: "mine", attempt: 1 },
+        })
+      ).status,
     ).toBe(200);
     expect(
       (
