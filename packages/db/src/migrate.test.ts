@@ -325,6 +325,10 @@ describe("attempts and chunks per attempt (0002–0004)", () => {
     old.sqlite
       .prepare("INSERT INTO task_chunks (task_id, seq, content) VALUES ('t1', 0, 'a'), ('t1', 1, 'b')")
       .run();
+    // The old pickup wrote the agent's memories into the stored prompt.
+    old.sqlite
+      .prepare("INSERT INTO tasks (id, title, prompt, required_capability) VALUES ('t2', 't', ?, 'c')")
+      .run("[MEMORY]\n- secret: only for the agent\n[/MEMORY]\n\nthe real prompt\n");
     old.close();
 
     const { db, sqlite, close } = openDatabase({ path });
@@ -334,6 +338,10 @@ describe("attempts and chunks per attempt (0002–0004)", () => {
         attempt: 2,
         attempts: 2,
         prompt: "p",
+      });
+      // …and no memory text is left in the hub's database.
+      expect(sqlite.prepare("SELECT prompt FROM tasks WHERE id = 't2'").get()).toEqual({
+        prompt: "the real prompt\n",
       });
       expect(sqlite.prepare("SELECT attempt, seq, content FROM task_chunks ORDER BY seq").all()).toEqual([
         { attempt: 1, seq: 0, content: "a" },
