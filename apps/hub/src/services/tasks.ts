@@ -37,7 +37,7 @@ import type { HubContext } from "../context";
 import { recordOutcome } from "./breaker";
 import { onTaskCancelled, onTaskHandedOff, onTaskOutcome, publishEffects } from "./dag";
 import { emit } from "./events";
-import { appendProvenance } from "./provenance";
+import { appendProvenance, provenanceLeaf } from "./provenance";
 
 /** Statuses a task can be cancelled from. */
 const CANCELLABLE: readonly TaskStatus[] = ["waiting", "queued", "assigned", "running", "relayed"];
@@ -298,7 +298,7 @@ export async function completeTask(
 
   if (body.status === "done") {
     // One transaction: the result is done, signed, logged and counted together, or not at all.
-    const { updated, link, leaf, breaker, effects } = db.transaction(
+    const { updated, link, leafIndex, breaker, effects } = db.transaction(
       (tx) => {
         const updatedRow = transitionTask(tx, {
           id,
@@ -334,10 +334,12 @@ export async function completeTask(
           costUsd: body.cost_usd,
           now,
         });
-        return { updated: updatedRow, link: signed.link, leaf: signed.leaf, breaker: transition, effects };
+        return { updated: updatedRow, link: signed.link, leafIndex: signed.leafIndex, breaker: transition, effects };
       },
       { behavior: "immediate" },
     );
+    // Committed: only now does this process's copy of the Merkle log learn of the leaf.
+    const leaf = provenanceLeaf(ctx, leafIndex);
     await emit(ctx, "task_completed", {
       task_id: id,
       agent_id: agent,
