@@ -46,11 +46,11 @@ async function main() {
         queueLimit: env.M3SHD_SSE_QUEUE_LIMIT,
         keepaliveMs: env.M3SHD_SSE_KEEPALIVE_S * 1000,
       },
-      behindTls: env.M3SHD_BEHIND_TLS ?? false,
+      behindTls: env.M3SHD_BEHIND_TLS,
       dataDir,
       redisUrl: env.REDIS_URL,
       redisPrefix: env.M3SHD_REDIS_PREFIX,
-      trustProxy: env.M3SHD_TRUST_PROXY ?? false,
+      trustProxy: env.M3SHD_TRUST_PROXY,
       workflows: workflowsFromEnv(env),
     },
   });

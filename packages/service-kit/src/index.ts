@@ -1,3 +1,3 @@
-export { onShutdown, parseEnv } from "./process";
+export { envFlag, MeshStorageEnvShape, onShutdown, parseEnv } from "./process";
 export { loadOrCreateSecret } from "./secret-file";
 export { jsonBody, pathParams, queryParams } from "./validate";

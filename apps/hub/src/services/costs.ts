@@ -1,12 +1,5 @@
-import {
-  DailyUsageTracker,
-  type Executor,
-  effectiveTokenCap,
-  getAgent,
-  insertCostRecord,
-  updateAgent,
-  utcDayKey,
-} from "@m3shd/db";
+import { type Executor, effectiveTokenCap, getAgent, insertCostRecord, updateAgent, utcDayKey } from "@m3shd/db";
+import { dailyUsage } from "@m3shd/lifecycle";
 import {
   type AgentSettings,
   type AlertJob,
@@ -24,22 +17,11 @@ import { workflowsOf } from "./workflow-config";
  * The cap itself is enforced by the dispatcher, at assignment time.
  */
 
-const trackers = new WeakMap<object, DailyUsageTracker>();
-
-/** This process's tracker of today's usage on the hub's database. */
-function trackerOf(ctx: HubContext): DailyUsageTracker {
-  let tracker = trackers.get(ctx.database);
-  if (!tracker) {
-    tracker = new DailyUsageTracker();
-    trackers.set(ctx.database, tracker);
-  }
-  return tracker;
-}
-
 /**
  * Records one completion's usage. Must run inside the completion's IMMEDIATE transaction: holding
  * the write lock, "before" is exact, so exactly one row per agent per UTC day crosses the
- * threshold, and the alert is raised once without any extra bookkeeping.
+ * threshold, and the alert is raised once without any extra bookkeeping. The usage is peeked, not
+ * cached: if the transaction rolls back, this process remembers nothing of it.
  */
 export function recordCost(
   tx: Executor,
@@ -55,9 +37,7 @@ export function recordCost(
   },
 ): AlertJob | null {
   const config = workflowsOf(ctx);
-  const tracker = trackerOf(ctx);
-  tracker.refresh(tx, input.now);
-  const before = tracker.get(input.agentId);
+  const before = dailyUsage(ctx.database, input.agentId, input.now);
   insertCostRecord(tx, { id: newId("cost"), ...input });
   const after = {
     tokens: before.tokens + input.inputTokens + input.outputTokens,
@@ -83,9 +63,7 @@ export function getAgentSettings(ctx: HubContext, agentId: string): AgentSetting
   const db = ctx.database.db;
   const agent = getAgent(db, agentId);
   if (!agent) throw new NotFoundError("agent", agentId);
-  const tracker = trackerOf(ctx);
-  tracker.refresh(db, ctx.now());
-  const usage = tracker.get(agentId);
+  const usage = dailyUsage(ctx.database, agentId, ctx.now());
   const cap = effectiveTokenCap(agent.dailyTokenCap, workflowsOf(ctx).dailyTokenCap);
   return {
     agent_id: agent.id,

@@ -15,6 +15,7 @@ import {
   toApiTasks,
   transitionTask,
 } from "@m3shd/db";
+import { announceRequeue, recordOutcome } from "@m3shd/lifecycle";
 import { MEMORY_BLOCK_CLOSE, MEMORY_BLOCK_OPEN } from "@m3shd/memory";
 import {
   type CancelTaskBody,
@@ -34,7 +35,6 @@ import {
   ValidationError,
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
-import { recordOutcome } from "./breaker";
 import { onTaskCancelled, onTaskHandedOff, onTaskOutcome, publishEffects } from "./dag";
 import { emit } from "./events";
 import { appendProvenance, provenanceLeaf } from "./provenance";
@@ -415,13 +415,7 @@ export async function completeTask(
   });
   if (breaker) await emit(ctx, "agent_breaker", breaker);
   if (!final) {
-    await emit(ctx, "task_requeued", {
-      task_id: id,
-      reason: "retry",
-      previous_agent_id: agent,
-      attempts: updated.attempts,
-    });
-    await ctx.queue.jobs.enqueue("dispatch.assign", { taskId: id });
+    await announceRequeue(ctx, { taskId: id, reason: "retry", previousAgentId: agent, attempts: updated.attempts });
   }
   await publishEffects(ctx, effects);
   return { task: getTask(ctx, id), replayed: false };
