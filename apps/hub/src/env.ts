@@ -42,6 +42,8 @@ export const HubEnvSchema = z.object({
   M3SHD_NTFY_TOKEN: z.string().min(1).optional(),
   M3SHD_NTFY_USER: z.string().min(1).optional(),
   M3SHD_NTFY_PASSWORD: z.string().min(1).optional(),
+  /** Audit rows older than this many days are pruned hourly; 0 keeps every row. */
+  M3SHD_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
   /** Spend per agent per UTC day (USD) that raises a budget alert; 0: spend never alerts. */
   M3SHD_SPEND_ALERT_USD: z.coerce.number().min(0).default(10),
 });

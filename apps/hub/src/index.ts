@@ -51,6 +51,7 @@ async function main() {
       redisUrl: env.REDIS_URL,
       redisPrefix: env.M3SHD_REDIS_PREFIX,
       trustProxy: env.M3SHD_TRUST_PROXY,
+      auditRetentionDays: env.M3SHD_AUDIT_RETENTION_DAYS,
       workflows: workflowsFromEnv(env),
     },
   });

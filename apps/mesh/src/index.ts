@@ -33,6 +33,7 @@ async function main() {
       // Client IPs (login throttling, audit) from X-Forwarded-For only when told to, as the
       // standalone hub does: `pnpm start` once ignored this variable.
       trustProxy: hubEnv.M3SHD_TRUST_PROXY,
+      auditRetentionDays: hubEnv.M3SHD_AUDIT_RETENTION_DAYS,
       workflows: workflowsFromEnv(hubEnv),
     },
     // The lifecycle settings come from the same env fragment as the hub's, so they agree.

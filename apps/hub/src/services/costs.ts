@@ -9,6 +9,7 @@ import {
   type UpdateAgentSettingsBody,
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 import { workflowsOf } from "./workflow-config";
 
 /**
@@ -84,13 +85,19 @@ export function updateAgentSettings(
 ): AgentSettings {
   const db = ctx.database.db;
   if (!getAgent(db, agentId)) throw new NotFoundError("agent", agentId);
-  updateAgent(db, {
-    id: agentId,
-    set: {
-      ...(body.escalation_target !== undefined ? { escalationTarget: body.escalation_target } : {}),
-      ...(body.daily_token_cap !== undefined ? { dailyTokenCap: body.daily_token_cap } : {}),
-    },
-    now: ctx.now(),
-  });
+  audited(
+    ctx,
+    "agent.settings_update",
+    (tx) =>
+      updateAgent(tx, {
+        id: agentId,
+        set: {
+          ...(body.escalation_target !== undefined ? { escalationTarget: body.escalation_target } : {}),
+          ...(body.daily_token_cap !== undefined ? { dailyTokenCap: body.daily_token_cap } : {}),
+        },
+        now: ctx.now(),
+      }),
+    () => agentId,
+  );
   return getAgentSettings(ctx, agentId);
 }

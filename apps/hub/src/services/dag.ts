@@ -10,6 +10,7 @@ import {
 import { enqueueAlerts, publishSettlement, settle } from "@m3shd/lifecycle";
 import { type AlertJob, escalationAlert, taskFailedAlert, type Usage } from "@m3shd/protocol";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 import { recordCost } from "./costs";
 import { maybeEscalate } from "./escalations";
 import { emit } from "./events";
@@ -128,5 +129,10 @@ export async function publishEffects(ctx: HubContext, effects: WorkflowEffects):
 
 /** `POST /api/tasks/:id/dependencies`: more parents for a task not yet dispatched (cycle-checked). */
 export function addDependencies(ctx: HubContext, taskId: string, dependsOn: readonly string[]): TaskRow {
-  return addTaskDependencies(ctx.database.db, { taskId, dependsOn, now: ctx.now() });
+  return audited(
+    ctx,
+    "task.dependencies_add",
+    (tx) => addTaskDependencies(tx, { taskId, dependsOn, now: ctx.now() }),
+    () => taskId,
+  );
 }

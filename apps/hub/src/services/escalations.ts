@@ -22,6 +22,7 @@ import {
   truncateUtf8,
   ValidationError,
 } from "@m3shd/protocol";
+import { audited } from "./audit";
 import type { HubContext } from "../context";
 import { emit } from "./events";
 import { workflowsOf } from "./workflow-config";
@@ -95,12 +96,12 @@ export async function resolveEscalation(
   resolvedBy: string,
 ): Promise<Escalation> {
   const db = ctx.database.db;
-  const row = dbResolveEscalation(db, {
-    id,
-    resolvedBy,
-    resolution: body.resolution ?? null,
-    now: ctx.now(),
-  });
+  const row = audited(
+    ctx,
+    "escalation.resolve",
+    (tx) => dbResolveEscalation(tx, { id, resolvedBy, resolution: body.resolution ?? null, now: ctx.now() }),
+    (resolved) => resolved?.id,
+  );
   if (!row) {
     const current = getEscalation(db, id);
     if (!current) throw new NotFoundError("escalation", id);

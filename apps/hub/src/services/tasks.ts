@@ -36,6 +36,7 @@ import {
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
 import { onTaskCancelled, onTaskHandedOff, onTaskOutcome, publishEffects } from "./dag";
+import { audit } from "./audit";
 import { emit } from "./events";
 import { appendProvenance, provenanceLeaf } from "./provenance";
 
@@ -68,21 +69,29 @@ export async function createTask(ctx: HubContext, input: CreateTaskBody, created
   }
   const db = ctx.database.db;
   // A parent that already failed or was cancelled is refused (409): the task could never run.
-  const row = insertDependentTask(db, {
-    task: {
-      id: newId("task"),
-      title: input.title,
-      prompt: input.prompt,
-      requiredCapability: input.required_capability,
-      priority: input.priority,
-      deadline: input.deadline ?? null,
-      assignTo: input.assign_to ?? null,
-      maxAttempts: input.max_attempts,
-      createdBy,
+  // The row and its audit entry commit together.
+  const row = db.transaction(
+    (tx) => {
+      const inserted = insertDependentTask(tx, {
+        task: {
+          id: newId("task"),
+          title: input.title,
+          prompt: input.prompt,
+          requiredCapability: input.required_capability,
+          priority: input.priority,
+          deadline: input.deadline ?? null,
+          assignTo: input.assign_to ?? null,
+          maxAttempts: input.max_attempts,
+          createdBy,
+        },
+        dependsOn: input.depends_on,
+        now,
+      });
+      audit(tx, ctx, "task.create", inserted.id);
+      return inserted;
     },
-    dependsOn: input.depends_on,
-    now,
-  });
+    { behavior: "immediate" },
+  );
   const task = toApiTask(row, { dependsOn: input.depends_on });
   await emit(ctx, "task_created", { task });
   if (row.status === "queued") await ctx.queue.jobs.enqueue("dispatch.assign", { taskId: row.id });
@@ -137,7 +146,9 @@ export async function cancelTask(
         set: { cancelReason: reason },
         now,
       });
-      return { row: cancelled, effects: onTaskCancelled(tx, ctx, { taskId: id, now }) };
+      const effects = onTaskCancelled(tx, ctx, { taskId: id, now });
+      audit(tx, ctx, "task.cancel", id);
+      return { row: cancelled, effects };
     },
     { behavior: "immediate" },
   );
@@ -334,7 +345,13 @@ export async function completeTask(
           costUsd: body.cost_usd,
           now,
         });
-        return { updated: updatedRow, link: signed.link, leafIndex: signed.leafIndex, breaker: transition, effects };
+        return {
+          updated: updatedRow,
+          link: signed.link,
+          leafIndex: signed.leafIndex,
+          breaker: transition,
+          effects,
+        };
       },
       { behavior: "immediate" },
     );
@@ -415,7 +432,12 @@ export async function completeTask(
   });
   if (breaker) await emit(ctx, "agent_breaker", breaker);
   if (!final) {
-    await announceRequeue(ctx, { taskId: id, reason: "retry", previousAgentId: agent, attempts: updated.attempts });
+    await announceRequeue(ctx, {
+      taskId: id,
+      reason: "retry",
+      previousAgentId: agent,
+      attempts: updated.attempts,
+    });
   }
   await publishEffects(ctx, effects);
   return { task: getTask(ctx, id), replayed: false };

@@ -27,6 +27,7 @@ import {
   utf8ByteLength,
   ValidationError,
 } from "@m3shd/protocol";
+import { audited } from "./audit";
 import type { HubContext } from "../context";
 import { createTask } from "./tasks";
 
@@ -137,22 +138,32 @@ export function getTemplateById(ctx: HubContext, id: string): Template {
 
 export function createTemplate(ctx: HubContext, body: CreateTemplateBody, createdBy: string): Template {
   return toApiTemplate(
-    insertTemplate(ctx.database.db, {
-      id: newId("tpl"),
-      name: body.name,
-      description: body.description,
-      promptTemplate: body.prompt_template,
-      capability: body.capability,
-      priority: body.priority,
-      createdBy,
-      createdAt: ctx.now(),
-    }),
+    audited(
+      ctx,
+      "template.create",
+      (tx) =>
+        insertTemplate(tx, {
+          id: newId("tpl"),
+          name: body.name,
+          description: body.description,
+          promptTemplate: body.prompt_template,
+          capability: body.capability,
+          priority: body.priority,
+          createdBy,
+          createdAt: ctx.now(),
+        }),
+      (row) => row.id,
+    ),
   );
 }
 
 export function updateTemplate(ctx: HubContext, id: string, body: UpdateTemplateBody): Template {
   return toApiTemplate(
-    dbUpdateTemplate(ctx.database.db, {
+    audited(
+      ctx,
+      "template.update",
+      (tx) =>
+        dbUpdateTemplate(tx, {
       id,
       set: {
         ...(body.name !== undefined ? { name: body.name } : {}),
@@ -162,12 +173,21 @@ export function updateTemplate(ctx: HubContext, id: string, body: UpdateTemplate
         ...(body.priority !== undefined ? { priority: body.priority } : {}),
       },
       now: ctx.now(),
-    }),
+        }),
+      () => id,
+    ),
   );
 }
 
 export function deleteTemplate(ctx: HubContext, id: string): void {
-  if (!dbDeleteTemplate(ctx.database.db, id)) throw new NotFoundError("template", id);
+  audited(
+    ctx,
+    "template.delete",
+    (tx) => {
+      if (!dbDeleteTemplate(tx, id)) throw new NotFoundError("template", id);
+    },
+    () => id,
+  );
 }
 
 /** `POST /api/templates/:id/dispatch`: render and create the task (as `POST /api/tasks` would). */
