@@ -8,13 +8,7 @@ import {
   transitionTask,
 } from "@m3shd/db";
 import { announceRequeue, enqueueAlerts, publishSettlement, settle } from "@m3shd/lifecycle";
-import {
-  PRIORITY_MAX,
-  type RequeueReason,
-  taskFailedAlert,
-  URGENCIES,
-  type Urgency,
-} from "@m3shd/protocol";
+import { PRIORITY_MAX, type RequeueReason, taskFailedAlert, URGENCIES, type Urgency } from "@m3shd/protocol";
 import { and, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { DispatcherContext } from "./context";
 import { emit } from "./events";

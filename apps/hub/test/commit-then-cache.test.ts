@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -144,7 +144,14 @@ describe("commit-then-cache", () => {
     // One committed result first, so the log is not empty.
     const first = (await call("POST", "/api/tasks", { body: TASK })).body.task.id as string;
     runOn(hub, first, "w1", clock.now);
-    expect((await call("PUT", `/api/tasks/${first}`, { body: { status: "done", output: "one" }, headers: { "x-m3shd-agent": "w1" } })).status).toBe(200);
+    expect(
+      (
+        await call("PUT", `/api/tasks/${first}`, {
+          body: { status: "done", output: "one" },
+          headers: { "x-m3shd-agent": "w1" },
+        })
+      ).status,
+    ).toBe(200);
     const before = (await call("GET", "/api/provenance/root")).body;
     expect(before.size).toBe(1);
 
@@ -175,7 +182,9 @@ describe("commit-then-cache", () => {
     expect(await root(second.url)).toEqual({ status: 200, body: after });
     const proof = await call("GET", `/api/tasks/${doomed}/provenance`);
     expect(proof.body.merkle).toMatchObject({ leaf_index: 1, tree_size: 2, root: after.root });
-    expect(AgentSettingsSchema.parse((await call("GET", "/api/agents/w1/settings")).body.settings).tokens_today).toBe(1200);
+    expect(
+      AgentSettingsSchema.parse((await call("GET", "/api/agents/w1/settings")).body.settings).tokens_today,
+    ).toBe(1200);
     await expect.poll(() => ntfy.received.filter((b) => b.includes("w1")).length).toBe(1);
   }, 60_000);
 });

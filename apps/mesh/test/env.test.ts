@@ -68,8 +68,22 @@ async function childAfterParentFails(env: Record<string, string>) {
     return { status: res.status, body: (await res.json()) as { task: { id: string } } };
   };
   const pair = async () => {
-    const parent = (await call("POST", "/api/tasks", { title: "p", prompt: "p", required_capability: "echo", max_attempts: 1 })).body.task.id;
-    const child = (await call("POST", "/api/tasks", { title: "c", prompt: "c", required_capability: "echo", depends_on: [parent] })).body.task.id;
+    const parent = (
+      await call("POST", "/api/tasks", {
+        title: "p",
+        prompt: "p",
+        required_capability: "echo",
+        max_attempts: 1,
+      })
+    ).body.task.id;
+    const child = (
+      await call("POST", "/api/tasks", {
+        title: "c",
+        prompt: "c",
+        required_capability: "echo",
+        depends_on: [parent],
+      })
+    ).body.task.id;
     transitionTask(db, { id: parent, from: "queued", to: "assigned", set: { assignedTo: "w1" }, now: NOW });
     return { parent, child };
   };
@@ -78,14 +92,25 @@ async function childAfterParentFails(env: Record<string, string>) {
   // The hub: the assigned agent reports a final failure.
   const inHub = await pair();
   transitionTask(db, { id: inHub.parent, from: "assigned", to: "running", set: { attempts: 1 }, now: NOW });
-  const failed = await call("PUT", `/api/tasks/${inHub.parent}`, { status: "failed", error: "boom", retryable: false }, "w1");
+  const failed = await call(
+    "PUT",
+    `/api/tasks/${inHub.parent}`,
+    { status: "failed", error: "boom", retryable: false },
+    "w1",
+  );
   expect(failed.status).toBe(200);
 
   // The dispatcher: a zombie with no attempts left is failed by the sweeper.
   const inDispatcher = await pair();
   const row = getTask(db, inDispatcher.parent);
   if (!row) throw new Error("parent vanished");
-  const ctx = { database, queue, logger: pino({ level: "silent" }), now: () => NOW, config: dispatcherConfigFromEnv(parseDispatcherEnv(env)) };
+  const ctx = {
+    database,
+    queue,
+    logger: pino({ level: "silent" }),
+    now: () => NOW,
+    config: dispatcherConfigFromEnv(parseDispatcherEnv(env)),
+  };
   expect(await reclaimTask(ctx, row, "zombie")).toBe(false);
 
   return {
@@ -96,16 +121,19 @@ async function childAfterParentFails(env: Record<string, string>) {
 }
 
 describe("the lifecycle env fragment", () => {
-  test.each(CASES)("M3SHD_DAG_FAIL_FAST=%j: fail-fast %s in hub and dispatcher alike", async (value, failFast) => {
-    const env = { M3SHD_DAG_FAIL_FAST: value };
-    expect(workflowsFromEnv(parseHubEnv(env)).dag?.failFast).toBe(failFast);
-    expect(dispatcherConfigFromEnv(parseDispatcherEnv(env)).dag.failFast).toBe(failFast);
-    const seen = await childAfterParentFails(env);
-    expect(seen.parents).toEqual(["failed", "failed"]);
-    // Fail-fast cancels the waiting child; without it the child is released with its parent's error.
-    const expected = failFast ? "cancelled" : "queued";
-    expect(seen).toMatchObject({ hub: expected, dispatcher: expected });
-  });
+  test.each(CASES)(
+    "M3SHD_DAG_FAIL_FAST=%j: fail-fast %s in hub and dispatcher alike",
+    async (value, failFast) => {
+      const env = { M3SHD_DAG_FAIL_FAST: value };
+      expect(workflowsFromEnv(parseHubEnv(env)).dag?.failFast).toBe(failFast);
+      expect(dispatcherConfigFromEnv(parseDispatcherEnv(env)).dag.failFast).toBe(failFast);
+      const seen = await childAfterParentFails(env);
+      expect(seen.parents).toEqual(["failed", "failed"]);
+      // Fail-fast cancels the waiting child; without it the child is released with its parent's error.
+      const expected = failFast ? "cancelled" : "queued";
+      expect(seen).toMatchObject({ hub: expected, dispatcher: expected });
+    },
+  );
 
   test("garbage is a startup error naming the variable, in both apps", () => {
     for (const parse of [parseHubEnv, parseDispatcherEnv]) {
@@ -160,7 +188,9 @@ async function recordedIp(url: string): Promise<string | null> {
     body: JSON.stringify({ username: "nobody", password: "wrong-password-123" }),
   });
   expect(login.status).toBe(401);
-  const audit = await fetch(`${url}/api/audit?target=nobody`, { headers: { authorization: `Bearer ${MASTER}` } });
+  const audit = await fetch(`${url}/api/audit?target=nobody`, {
+    headers: { authorization: `Bearer ${MASTER}` },
+  });
   const { entries } = (await audit.json()) as { entries: { ip: string | null }[] };
   return entries[0]?.ip ?? null;
 }

@@ -1,4 +1,10 @@
-import { type Agent, DailyUsageTracker, type DailyUsage, effectiveTokenCap, type OpenedDatabase } from "@m3shd/db";
+import {
+  type Agent,
+  type DailyUsage,
+  DailyUsageTracker,
+  effectiveTokenCap,
+  type OpenedDatabase,
+} from "@m3shd/db";
 
 /**
  * Today's token usage per agent, for the daily caps: the dispatcher refuses new work to an agent

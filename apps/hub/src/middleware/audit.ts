@@ -49,7 +49,8 @@ export function noteAudit(c: Context, note: AuditNote): void {
 export function auditRequests(ctx: HubContext): MiddlewareHandler<HubEnv> {
   return async (c, next) => {
     const scope: AuditScope = {
-      actor: () => notes.get(c)?.actor ?? (c.get("principal") as Principal | undefined)?.subject ?? "anonymous",
+      actor: () =>
+        notes.get(c)?.actor ?? (c.get("principal") as Principal | undefined)?.subject ?? "anonymous",
       ip: clientIp(c, ctx.config.trustProxy),
       written: [],
     };

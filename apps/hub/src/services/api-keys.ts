@@ -11,11 +11,11 @@ import {
   recordApiKeyUsage,
 } from "@m3shd/db";
 import { NotFoundError, newId, RateLimitedError } from "@m3shd/protocol";
-import { audited } from "./audit";
 import type { HubContext } from "../context";
 import { noteAudit } from "../middleware/audit";
 import type { Authenticator, Principal } from "../middleware/auth";
 import type { ApiKey, CreateApiKeyBody, UpdateApiKeyBody } from "../schemas/security";
+import { audited } from "./audit";
 import { type HubLimits, secondsUntil, utcDay } from "./limits";
 import { assertGrantable, resolvePermissions } from "./permissions";
 

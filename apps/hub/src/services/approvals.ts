@@ -21,8 +21,8 @@ import {
   newId,
   ValidationError,
 } from "@m3shd/protocol";
-import { audited } from "./audit";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 import { emit } from "./events";
 
 /** `POST /api/approvals`: the calling agent asks before an action; it expires after `timeout_s`. */

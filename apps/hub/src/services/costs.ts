@@ -1,4 +1,11 @@
-import { type Executor, effectiveTokenCap, getAgent, insertCostRecord, updateAgent, utcDayKey } from "@m3shd/db";
+import {
+  type Executor,
+  effectiveTokenCap,
+  getAgent,
+  insertCostRecord,
+  updateAgent,
+  utcDayKey,
+} from "@m3shd/db";
 import { dailyUsage } from "@m3shd/lifecycle";
 import {
   type AgentSettings,

@@ -104,7 +104,11 @@ export function onTaskOutcome(
 export function onTaskCancelled(tx: Executor, ctx: HubContext, input: { taskId: string; now: number }) {
   return {
     causeTaskId: input.taskId,
-    settlement: settle(tx, workflowsOf(ctx), { parentId: input.taskId, outcome: "cancelled", now: input.now }),
+    settlement: settle(tx, workflowsOf(ctx), {
+      parentId: input.taskId,
+      outcome: "cancelled",
+      now: input.now,
+    }),
     escalation: null,
     alerts: [],
   } satisfies WorkflowEffects;

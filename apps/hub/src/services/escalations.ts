@@ -22,8 +22,8 @@ import {
   truncateUtf8,
   ValidationError,
 } from "@m3shd/protocol";
-import { audited } from "./audit";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 import { emit } from "./events";
 import { workflowsOf } from "./workflow-config";
 

@@ -8,8 +8,8 @@ import {
   type PipelineStep,
   ValidationError,
 } from "@m3shd/protocol";
-import { audited } from "./audit";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 import { emit } from "./events";
 import { renderTemplatePrompt, resolveTemplate } from "./templates";
 

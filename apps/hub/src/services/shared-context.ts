@@ -12,8 +12,8 @@ import {
   NotFoundError,
   ValidationError,
 } from "@m3shd/protocol";
-import { audited } from "./audit";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 
 // Shared context: a mesh-wide key/value store. Cursors are the last key of the previous page.
 

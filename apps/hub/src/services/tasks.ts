@@ -35,8 +35,8 @@ import {
   ValidationError,
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
-import { onTaskCancelled, onTaskHandedOff, onTaskOutcome, publishEffects } from "./dag";
 import { audit } from "./audit";
+import { onTaskCancelled, onTaskHandedOff, onTaskOutcome, publishEffects } from "./dag";
 import { emit } from "./events";
 import { appendProvenance, provenanceLeaf } from "./provenance";
 

@@ -27,8 +27,8 @@ import {
   utf8ByteLength,
   ValidationError,
 } from "@m3shd/protocol";
-import { audited } from "./audit";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 import { createTask } from "./tasks";
 
 /** The templates a new mesh starts with. */
@@ -164,15 +164,15 @@ export function updateTemplate(ctx: HubContext, id: string, body: UpdateTemplate
       "template.update",
       (tx) =>
         dbUpdateTemplate(tx, {
-      id,
-      set: {
-        ...(body.name !== undefined ? { name: body.name } : {}),
-        ...(body.description !== undefined ? { description: body.description } : {}),
-        ...(body.prompt_template !== undefined ? { promptTemplate: body.prompt_template } : {}),
-        ...(body.capability !== undefined ? { capability: body.capability } : {}),
-        ...(body.priority !== undefined ? { priority: body.priority } : {}),
-      },
-      now: ctx.now(),
+          id,
+          set: {
+            ...(body.name !== undefined ? { name: body.name } : {}),
+            ...(body.description !== undefined ? { description: body.description } : {}),
+            ...(body.prompt_template !== undefined ? { promptTemplate: body.prompt_template } : {}),
+            ...(body.capability !== undefined ? { capability: body.capability } : {}),
+            ...(body.priority !== undefined ? { priority: body.priority } : {}),
+          },
+          now: ctx.now(),
         }),
       () => id,
     ),

@@ -10,10 +10,10 @@ import {
   touchAgentToken,
 } from "@m3shd/db";
 import { NotFoundError, newId } from "@m3shd/protocol";
-import { audited } from "./audit";
 import type { HubContext } from "../context";
 import type { Authenticator, Principal } from "../middleware/auth";
 import type { AgentToken, MintAgentTokenBody } from "../schemas/security";
+import { audited } from "./audit";
 import { assertGrantable, resolvePermissions } from "./permissions";
 
 /** `last_used_at` is bookkeeping for operators: written at most this often per token, never per request. */

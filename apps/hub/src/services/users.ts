@@ -15,10 +15,10 @@ import {
 } from "@m3shd/db";
 import { ForbiddenError, NotFoundError, newId } from "@m3shd/protocol";
 import { loadOrCreateSecret } from "@m3shd/service-kit";
-import { audit, audited } from "./audit";
 import type { HubContext } from "../context";
 import type { Principal } from "../middleware/auth";
 import type { CreateUserBody, UpdateUserBody, User } from "../schemas/security";
+import { audit, audited } from "./audit";
 
 /** Username of the admin created on first run. */
 export const SEED_ADMIN_USERNAME = "admin";
@@ -54,7 +54,13 @@ export async function createUser(ctx: HubContext, body: CreateUserBody): Promise
     ctx,
     "user.create",
     (tx) =>
-      insertUser(tx, { id: newId("usr"), username: body.username, passwordHash, role: body.role, now: ctx.now() }),
+      insertUser(tx, {
+        id: newId("usr"),
+        username: body.username,
+        passwordHash,
+        role: body.role,
+        now: ctx.now(),
+      }),
     (created) => created.id,
   );
   return toApiUser(row);

@@ -452,7 +452,10 @@ export function insertAuditEntry(
  * written inside the transactions of their actions; the digest of the body as received is only
  * known to the HTTP layer once the handler has read it, so it follows after the commit.
  */
-export function setAuditPayloadDigest(db: Executor, input: { ids: readonly string[]; payloadSha256: string }): void {
+export function setAuditPayloadDigest(
+  db: Executor,
+  input: { ids: readonly string[]; payloadSha256: string },
+): void {
   if (input.ids.length === 0) return;
   db.update(auditLog)
     .set({ payloadSha256: input.payloadSha256 })
