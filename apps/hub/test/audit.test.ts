@@ -19,9 +19,9 @@ function rows(t: TestHub): { action: string; actor: string; target: string | nul
 }
 
 /** Performs `act` and checks it wrote exactly the rows `expected` (action, target). */
-async function expectAudited(
+async function expectAudited<R extends { status: number }>(
   t: TestHub,
-  act: () => Promise<{ status: number }>,
+  act: () => Promise<R>,
   expected: [action: keyof typeof AUDIT_ACTIONS, target: unknown][],
   status?: number,
 ) {
@@ -86,9 +86,9 @@ describe("audit per domain action", () => {
         now: t.clock.now,
       });
       const as = { token: MASTER };
-      const a = (await expectAudited(t, () => t.call("POST", "/api/tasks", { ...as, body: TASK }), [
+      const a = await expectAudited(t, () => t.call("POST", "/api/tasks", { ...as, body: TASK }), [
         ["task.create", expect.any(String)],
-      ])) as { body: { task: { id: string } } };
+      ]);
       const parent = (await t.call("POST", "/api/tasks", { ...as, body: TASK })).body.task.id as string;
       const child = (await t.call("POST", "/api/tasks", { ...as, body: { ...TASK, depends_on: [parent] } }))
         .body.task.id as string;
@@ -128,7 +128,7 @@ describe("audit per domain action", () => {
       );
       expect(pipeline.status).toBe(201);
 
-      const tpl = (await expectAudited(
+      const tpl = await expectAudited(
         t,
         () =>
           t.call("POST", "/api/templates", {
@@ -136,7 +136,7 @@ describe("audit per domain action", () => {
             body: { name: "Cmp", prompt_template: "Compare {a}", capability: "echo" },
           }),
         [["template.create", expect.any(String)]],
-      )) as { body: { template: { id: string } } };
+      );
       const tplId = tpl.body.template.id;
       await expectAudited(
         t,
@@ -147,27 +147,27 @@ describe("audit per domain action", () => {
         ["template.delete", tplId],
       ]);
 
-      const tok = (await expectAudited(
+      const tok = await expectAudited(
         t,
         () => t.call("POST", "/api/tokens", { ...as, body: { agent_id: "w1", role: "worker" } }),
         [["token.create", expect.any(String)]],
-      )) as { body: { agent_token: { id: string } } };
+      );
       const tokId = tok.body.agent_token.id;
       await expectAudited(t, () => t.call("DELETE", `/api/tokens/${tokId}`, as), [["token.revoke", tokId]]);
       await expectAudited(t, () => t.call("DELETE", `/api/tokens/${tokId}`, as), []); // idempotent repeat
 
-      const key = (await expectAudited(
+      const key = await expectAudited(
         t,
         () => t.call("POST", "/api/keys", { ...as, body: { name: "k", permissions: ["tasks:read"] } }),
         [["key.create", expect.any(String)]],
-      )) as { body: { api_key: { id: string } } };
+      );
       const keyId = key.body.api_key.id;
       await expectAudited(t, () => t.call("PATCH", `/api/keys/${keyId}`, { ...as, body: { name: "k2" } }), [
         ["key.update", keyId],
       ]);
       await expectAudited(t, () => t.call("DELETE", `/api/keys/${keyId}`, as), [["key.revoke", keyId]]);
 
-      const user = (await expectAudited(
+      const user = await expectAudited(
         t,
         () =>
           t.call("POST", "/api/users", {
@@ -175,7 +175,7 @@ describe("audit per domain action", () => {
             body: { username: "ann", password: "ann-password-123", role: "viewer" },
           }),
         [["user.create", expect.any(String)]],
-      )) as { body: { user: { id: string } } };
+      );
       const userId = user.body.user.id;
       await expectAudited(
         t,
@@ -206,7 +206,7 @@ describe("audit per domain action", () => {
         () => t.call("PUT", "/api/agents/w1/settings", { ...as, body: { daily_token_cap: 10 } }),
         [["agent.settings_update", "w1"]],
       );
-      const approval = (await expectAudited(
+      const approval = await expectAudited(
         t,
         () =>
           t.call("POST", "/api/approvals", {
@@ -215,7 +215,7 @@ describe("audit per domain action", () => {
             headers: { "x-m3shd-agent": "w1" },
           }),
         [["approval.request", expect.any(String)]],
-      )) as { body: { approval: { id: string } } };
+      );
       const aprId = approval.body.approval.id;
       await expectAudited(
         t,
