@@ -171,7 +171,7 @@ export class SseSubscription<E> implements EventStream<E> {
   #state: ConnectionState = "connecting";
   #lastEventId: string | undefined;
   #reconnects = 0;
-  #first: Promise<Response> | null;
+  #first: Promise<ReadableStream<Uint8Array>> | null;
   #iterated = false;
   #resolveOpened: () => void = () => undefined;
   #rejectOpened: (err: unknown) => void = () => undefined;
@@ -204,8 +204,11 @@ export class SseSubscription<E> implements EventStream<E> {
       return;
     }
     options.signal?.addEventListener("abort", () => this.close(), { once: true });
-    this.#first = this.#open();
-    this.#first.catch(() => undefined);
+    this.#first = this.#establish();
+    // A fatal answer to the first connect ends the subscription even if nobody iterates yet.
+    this.#first.catch((err: unknown) => {
+      if (isFatal(err)) this.#fail(err);
+    });
     const onEvent = options.onEvent;
     if (onEvent) {
       void (async () => {
@@ -257,44 +260,62 @@ export class SseSubscription<E> implements EventStream<E> {
     return this.#connect(this.#lastEventId, controller.signal);
   }
 
+  /** Ends the subscription on an error that reconnecting cannot fix. */
+  #fatal: unknown = undefined;
+  #fail(err: unknown) {
+    if (this.#closer.signal.aborted) return;
+    this.#fatal = err;
+    this.#closer.abort(err);
+    this.#controller?.abort(err);
+    this.#setState("closed");
+    this.#rejectOpened(err);
+    this.#rejectDone(err);
+  }
+
+  /** One connection, checked: a 200 event stream, or the hub's typed error. */
+  async #establish(): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.#open();
+    if (res.status !== 200) {
+      const text = await res.text().catch(() => "");
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      throw errorFromResponse(json, {
+        status: res.status,
+        request: this.#request,
+        requestId: res.headers.get("x-request-id") ?? undefined,
+        retryAfterMs: parseRetryAfter(res.headers.get("retry-after")),
+      });
+    }
+    const type = res.headers.get("content-type") ?? "";
+    if (!type.startsWith("text/event-stream") || !res.body) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new BadResponseError(`expected text/event-stream, got ${type || "no content type"}`, {
+        status: res.status,
+        request: this.#request,
+      });
+    }
+    this.#setState("open");
+    this.#resolveOpened();
+    return res.body;
+  }
+
   async *#run(onEvent: SubscribeOptions<E>["onEvent"]): AsyncGenerator<E> {
     if (this.#iterated) throw new TypeError("an event stream can be iterated once");
     this.#iterated = true;
+    if (this.#fatal !== undefined) throw this.#fatal;
     let failures = 0;
     let baseDelayMs = this.#reconnect.baseDelayMs;
     try {
       while (!this.#closer.signal.aborted) {
         let retryAfterMs: number | undefined;
-        let res: Response | null = null;
         try {
-          const pending = this.#first ?? this.#open();
+          const pending = this.#first ?? this.#establish();
           this.#first = null;
-          res = await pending;
-          if (res.status !== 200) {
-            const text = await res.text().catch(() => "");
-            let json: unknown;
-            try {
-              json = text ? JSON.parse(text) : undefined;
-            } catch {
-              json = undefined;
-            }
-            retryAfterMs = parseRetryAfter(res.headers.get("retry-after"));
-            throw errorFromResponse(json, {
-              status: res.status,
-              request: this.#request,
-              requestId: res.headers.get("x-request-id") ?? undefined,
-              retryAfterMs,
-            });
-          }
-          const type = res.headers.get("content-type") ?? "";
-          if (!type.startsWith("text/event-stream") || !res.body) {
-            throw new BadResponseError(`expected text/event-stream, got ${type || "no content type"}`, {
-              status: res.status,
-              request: this.#request,
-            });
-          }
-          this.#setState("open");
-          this.#resolveOpened();
+          const body = await pending;
           const controller = this.#controller;
           const idleMs = this.#opts.idleTimeoutMs ?? 90_000;
           let idleTimer: ReturnType<typeof setTimeout> | undefined;
@@ -304,7 +325,7 @@ export class SseSubscription<E> implements EventStream<E> {
             },
             stop: () => clearTimeout(idleTimer),
           };
-          for await (const frame of readSseFrames(res.body, waiting)) {
+          for await (const frame of readSseFrames(body, waiting)) {
             failures = 0; // the connection works: the next reconnect starts from the base delay
             if (frame.kind === "retry") {
               baseDelayMs = frame.ms;
@@ -325,8 +346,8 @@ export class SseSubscription<E> implements EventStream<E> {
           this.#opts.onError?.(new HubUnreachableError(this.#request, "the server closed the stream"));
         } catch (err) {
           if (this.#closer.signal.aborted) return;
-          const fatal = err instanceof BadResponseError || (isHubError(err) && !isRetryableStatus(err.status));
-          if (fatal) throw err;
+          if (isFatal(err)) throw err;
+          retryAfterMs = isHubError(err) ? err.retryAfterMs : undefined;
           const reported =
             err instanceof HubUnreachableError || isHubError(err)
               ? err
@@ -347,10 +368,7 @@ export class SseSubscription<E> implements EventStream<E> {
         this.#setState("connecting");
       }
     } catch (err) {
-      this.#closer.abort(err);
-      this.#setState("closed");
-      this.#rejectOpened(err);
-      this.#rejectDone(err);
+      this.#fail(err);
       throw err;
     } finally {
       this.close();
@@ -383,8 +401,10 @@ export class SseSubscription<E> implements EventStream<E> {
   }
 }
 
-function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
+/** A bad token, a missing route, a wrong content type: reconnecting will not fix it. */
+function isFatal(err: unknown): boolean {
+  if (err instanceof BadResponseError) return true;
+  return isHubError(err) && !(err.status === 408 || err.status === 429 || err.status >= 500);
 }
 
 /**
