@@ -16,11 +16,11 @@ export {
   isTransientHubError,
   withAttempt,
 } from "./hub-client";
-export type { PooledFetch } from "./transport";
-export { createPooledFetch } from "./transport";
 export type { SpoolEntry, SpoolRecord } from "./spool";
 export { Spool, SpoolRecordSchema, spoolFileName } from "./spool";
 export type { ChunkStreamerOptions, SendOutcome } from "./streamer";
 export { ChunkStreamer } from "./streamer";
+export type { PooledFetch } from "./transport";
+export { createPooledFetch } from "./transport";
 export type { WorkerDeps, WorkerHandle, WorkerStats } from "./worker";
 export { startWorker, WORKER_VERSION } from "./worker";

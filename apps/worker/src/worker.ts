@@ -579,7 +579,12 @@ export async function startWorker(
     };
   }
 
-  function handoffRecord(task: Task, lease: number | undefined, partial: string, reason: string): SpoolRecord {
+  function handoffRecord(
+    task: Task,
+    lease: number | undefined,
+    partial: string,
+    reason: string,
+  ): SpoolRecord {
     return {
       version: 1,
       kind: "handoff",

@@ -15,7 +15,14 @@ import {
 } from "@m3shd/protocol";
 import { z } from "zod";
 import { BadResponseError, describeCause, errorFromResponse, HubUnreachableError } from "./errors";
-import { backoffDelay, DEFAULT_RETRY, IDEMPOTENT_METHODS, parseRetryAfter, type RetryOptions, sleep } from "./retry";
+import {
+  backoffDelay,
+  DEFAULT_RETRY,
+  IDEMPOTENT_METHODS,
+  parseRetryAfter,
+  type RetryOptions,
+  sleep,
+} from "./retry";
 import { type EventStream, SseSubscription, type SubscribeOptions } from "./sse";
 
 /** The part of `fetch` the client uses; the global `fetch` fits, so does undici's or a test's. */
@@ -61,7 +68,7 @@ export type SseEventOf<D extends RouteDef> = {
 }[keyof D["responses"]];
 
 /** `[call]`, or `[call?]` when nothing in it is required. */
-type ArgsOf<T> = {} extends T ? [call?: T] : [call: T];
+type ArgsOf<T> = Record<never, never> extends T ? [call?: T] : [call: T];
 
 /** What a call of route `D` takes when it streams events. */
 export type SubscribeCall<D extends RouteDef> = Omit<RouteRequest<D>, "body"> &
@@ -124,7 +131,8 @@ export interface ClientCore<R extends readonly RouteDef[]> {
 }
 
 /** A hub client: the generic calls plus one namespace per descriptor area. */
-export type Client<R extends readonly RouteDef[] = typeof HUB_ROUTES> = ClientCore<R> & RouteNamespaces<R[number]>;
+export type Client<R extends readonly RouteDef[] = typeof HUB_ROUTES> = ClientCore<R> &
+  RouteNamespaces<R[number]>;
 
 const RESERVED = new Set(["baseUrl", "routes", "request", "subscribe", "events", "nextTask"]);
 
@@ -206,7 +214,8 @@ export function createClient<const R extends readonly RouteDef[] = typeof HUB_RO
   const routes = (options.routes ?? HUB_ROUTES) as R;
   const fetchFn: FetchLike = options.fetch ?? ((url, init) => globalThis.fetch(url, init));
   const defaultTimeout = options.timeoutMs ?? 30_000;
-  const clientRetry = options.retry === false ? { ...DEFAULT_RETRY, retries: 0 } : { ...DEFAULT_RETRY, ...options.retry };
+  const clientRetry =
+    options.retry === false ? { ...DEFAULT_RETRY, retries: 0 } : { ...DEFAULT_RETRY, ...options.retry };
 
   async function headersFor(
     extra: Record<string, string> | undefined,
@@ -227,8 +236,7 @@ export function createClient<const R extends readonly RouteDef[] = typeof HUB_RO
     const label = `${route.method} ${path}`;
     const url = `${baseUrl}${path}${queryString(call.query)}`;
     const body = call.body === undefined ? undefined : JSON.stringify(call.body);
-    const retry =
-      call.retry === false ? { ...clientRetry, retries: 0 } : { ...clientRetry, ...call.retry };
+    const retry = call.retry === false ? { ...clientRetry, retries: 0 } : { ...clientRetry, ...call.retry };
     const idempotent = call.idempotent ?? IDEMPOTENT_METHODS.has(route.method);
     const timeoutMs = call.timeoutMs ?? defaultTimeout;
     const headers = await headersFor(call.headers, "application/json");
@@ -307,10 +315,14 @@ export function createClient<const R extends readonly RouteDef[] = typeof HUB_RO
       try {
         return await fetchFn(url, { method: route.method, headers, signal: controller.signal });
       } catch (err) {
-        throw new HubUnreachableError(label, timedOut ? `timed out after ${timeoutMs} ms` : describeCause(err), {
-          cause: err,
-          timedOut,
-        });
+        throw new HubUnreachableError(
+          label,
+          timedOut ? `timed out after ${timeoutMs} ms` : describeCause(err),
+          {
+            cause: err,
+            timedOut,
+          },
+        );
       } finally {
         clearTimeout(timer);
       }
@@ -321,10 +333,13 @@ export function createClient<const R extends readonly RouteDef[] = typeof HUB_RO
   function events(eventOptions: MeshEventsOptions = {}): EventStream<MeshEvent> {
     const declared = routes.find((r) => r.method === "GET" && r.path === "/api/stream" && sseSpec(r));
     const { types, ...rest } = eventOptions;
-    return subscribe((declared ?? meshStreamRoute) as typeof meshStreamRoute, {
-      ...rest,
-      ...(types && types.length > 0 ? { query: { types: types.join(",") } } : {}),
-    } as SubscribeCall<typeof meshStreamRoute>) as EventStream<MeshEvent>;
+    return subscribe(
+      (declared ?? meshStreamRoute) as typeof meshStreamRoute,
+      {
+        ...rest,
+        ...(types && types.length > 0 ? { query: { types: types.join(",") } } : {}),
+      } as SubscribeCall<typeof meshStreamRoute>,
+    ) as EventStream<MeshEvent>;
   }
 
   async function nextTask(agentId: string, pollOptions: NextTaskOptions = {}) {
@@ -347,7 +362,8 @@ export function createClient<const R extends readonly RouteDef[] = typeof HUB_RO
     const area = route.id.slice(0, dot);
     const verb = route.id.slice(dot + 1);
     if (RESERVED.has(area)) throw new Error(`Route id ${route.id} collides with the client's ${area}`);
-    const namespace = (client[area] ??= {}) as Record<string, unknown>;
+    const namespace = (client[area] ?? {}) as Record<string, unknown>;
+    client[area] = namespace;
     namespace[verb] = sseSpec(route)
       ? (call?: SubscribeCall<RouteDef>) => subscribe(route, call)
       : (call?: RouteCall<RouteDef>) => request(route, call);
@@ -382,7 +398,11 @@ function parseSuccess<D extends RouteDef>(
     throw new BadResponseError(`the ${status} body does not match ${route.id}'s schema`, {
       ...meta,
       details: {
-        issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), code: i.code, message: i.message })),
+        issues: parsed.error.issues.map((i) => ({
+          path: i.path.map(String),
+          code: i.code,
+          message: i.message,
+        })),
       },
     });
   }

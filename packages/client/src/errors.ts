@@ -1,7 +1,7 @@
 import {
   ConflictError,
-  type ErrorCode,
   ErrorBodySchema,
+  type ErrorCode,
   ForbiddenError,
   IllegalTransitionError,
   isM3shdError,
@@ -89,7 +89,12 @@ function codeForStatus(status: number): ErrorCode {
  */
 export function errorFromResponse(
   json: unknown,
-  meta: { status: number; request: string; requestId?: string | undefined; retryAfterMs?: number | undefined },
+  meta: {
+    status: number;
+    request: string;
+    requestId?: string | undefined;
+    retryAfterMs?: number | undefined;
+  },
 ): HubError {
   const parsed = ErrorBodySchema.safeParse(json);
   const code = parsed.success ? parsed.data.error.code : codeForStatus(meta.status);

@@ -1,5 +1,11 @@
 import type { z } from "zod";
-import { BadResponseError, describeCause, errorFromResponse, HubUnreachableError, isHubError } from "./errors";
+import {
+  BadResponseError,
+  describeCause,
+  errorFromResponse,
+  HubUnreachableError,
+  isHubError,
+} from "./errors";
 import { backoffDelay, parseRetryAfter, sleep } from "./retry";
 
 /** One frame of a `text/event-stream`, as the SSE spec parses it. */
@@ -64,7 +70,12 @@ export async function* readSseFrames(
         buffer = buffer.slice(next);
         if (line === "") {
           if (data.length > 0 || sawId) {
-            yield { kind: "message", id: sawId ? id : undefined, event: event || "message", data: data.join("\n") };
+            yield {
+              kind: "message",
+              id: sawId ? id : undefined,
+              event: event || "message",
+              data: data.join("\n"),
+            };
           }
           event = "";
           data = [];
@@ -358,7 +369,8 @@ export class SseSubscription<E> implements EventStream<E> {
         }
         this.#setState("reconnecting");
         const delay =
-          retryAfterMs ?? backoffDelay(Math.max(1, failures), { baseDelayMs, maxDelayMs: this.#reconnect.maxDelayMs });
+          retryAfterMs ??
+          backoffDelay(Math.max(1, failures), { baseDelayMs, maxDelayMs: this.#reconnect.maxDelayMs });
         try {
           await sleep(delay, this.#closer.signal);
         } catch {
@@ -413,8 +425,6 @@ function isFatal(err: unknown): boolean {
  */
 function isUnbufferedEvent(event: unknown): boolean {
   return (
-    typeof event === "object" &&
-    event !== null &&
-    (event as { type?: unknown }).type === "subscriber_dropped"
+    typeof event === "object" && event !== null && (event as { type?: unknown }).type === "subscriber_dropped"
   );
 }

@@ -36,7 +36,11 @@ describe("typed calls against a real hub", () => {
   it("runs the worker contract end to end: register, long-poll, stream, complete, replay", async () => {
     const mesh = await testMesh();
     const operator = createClient({ baseUrl: mesh.url, token: MASTER });
-    const worker = createClient({ baseUrl: mesh.url, token: MASTER, headers: { "x-m3shd-agent": "w-client" } });
+    const worker = createClient({
+      baseUrl: mesh.url,
+      token: MASTER,
+      headers: { "x-m3shd-agent": "w-client" },
+    });
     const reg = await worker.worker.register({
       params: { id: "w-client" },
       body: { capabilities: ["echo"], max_concurrent: 1 },
@@ -60,7 +64,10 @@ describe("typed calls against a real hub", () => {
     expect(again.body.duplicate).toBe(true);
     const done = await worker.tasks.complete({ params: { id }, body: { status: "done", output: "echo me" } });
     expect(done.body).toMatchObject({ replayed: false, task: { status: "done", output: "echo me" } });
-    const replay = await worker.tasks.complete({ params: { id }, body: { status: "done", output: "echo me" } });
+    const replay = await worker.tasks.complete({
+      params: { id },
+      body: { status: "done", output: "echo me" },
+    });
     expect(replay.body.replayed).toBe(true);
     const chunks = await operator.tasks.chunks({ params: { id } });
     expect(chunks.body.chunks.map((c) => c.content)).toEqual(["echo"]);
@@ -96,20 +103,31 @@ describe("typed calls against a real hub", () => {
     expect((unauth as HubError).status).toBe(401);
 
     // Completing a task nobody holds: the hub refuses the write.
-    const { body } = await client.tasks.create({ body: { title: "t", prompt: "p", required_capability: "nobody" } });
+    const { body } = await client.tasks.create({
+      body: { title: "t", prompt: "p", required_capability: "nobody" },
+    });
     const refused = await client.tasks
-      .complete({ params: { id: body.task.id }, body: { status: "done", output: "x" }, headers: { "x-m3shd-agent": "w" } })
+      .complete({
+        params: { id: body.task.id },
+        body: { status: "done", output: "x" },
+        headers: { "x-m3shd-agent": "w" },
+      })
       .catch((e: unknown) => e);
     expect(isHubError(refused)).toBe(true);
-    expect(refused instanceof ConflictError || refused instanceof ForbiddenError || refused instanceof NotFoundError).toBe(
-      true,
-    );
+    expect(
+      refused instanceof ConflictError ||
+        refused instanceof ForbiddenError ||
+        refused instanceof NotFoundError,
+    ).toBe(true);
   });
 
   it("the long-poll aborts at once on shutdown", async () => {
     const mesh = await testMesh();
     const client = createClient({ baseUrl: mesh.url, token: MASTER });
-    await client.worker.register({ params: { id: "w-abort" }, body: { capabilities: ["echo"], max_concurrent: 1 } });
+    await client.worker.register({
+      params: { id: "w-abort" },
+      body: { capabilities: ["echo"], max_concurrent: 1 },
+    });
     const controller = new AbortController();
     const started = Date.now();
     const poll = client.nextTask("w-abort", { waitSeconds: 20, signal: controller.signal });
@@ -146,7 +164,9 @@ describe("typed calls against a real hub", () => {
   it("a 2xx that breaks the contract is a bad_response error", async () => {
     const server = await scriptedServer((req, res) => {
       if (req.url?.startsWith("/api/tasks?")) {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ tasks: [{ id: 1 }] }));
+        res
+          .writeHead(200, { "content-type": "application/json" })
+          .end(JSON.stringify({ tasks: [{ id: 1 }] }));
       } else if (req.url === "/api/tasks") {
         res.writeHead(202, { "content-type": "application/json" }).end("{}");
       } else {
@@ -205,7 +225,10 @@ describe("typed calls against a real hub", () => {
     else expectTypeOf(res.body).toEqualTypeOf<undefined>();
     expect(res).toEqual({ status: 200, body: { pong: 2 } });
     expect(server.requests[0]?.url).toBe("/api/diag/a%20b/ping");
-    expect(await client.diag.ping({ params: { name: "x" }, body: { n: 0 } })).toEqual({ status: 204, body: undefined });
+    expect(await client.diag.ping({ params: { name: "x" }, body: { n: 0 } })).toEqual({
+      status: 204,
+      body: undefined,
+    });
     const ticks = client.diag.ticks({ reconnect: { maxRetries: 0 } });
     for await (const t of ticks) {
       expectTypeOf(t).toEqualTypeOf<{ tick: number }>();

@@ -1,6 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { createServer as createNetServer, connect, type Socket } from "node:net";
+import { connect, createServer as createNetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Mesh, startMesh } from "@m3shd/mesh";
@@ -69,7 +69,9 @@ export async function scriptedServer(
  * A TCP proxy in front of the hub whose connections the test can cut: the way to make a real
  * server-side drop of an SSE connection in the middle of a stream.
  */
-export async function dropProxy(target: string): Promise<{ url: string; dropAll(): void; connections(): number }> {
+export async function dropProxy(
+  target: string,
+): Promise<{ url: string; dropAll(): void; connections(): number }> {
   const { hostname, port } = new URL(target);
   const pairs = new Set<[Socket, Socket]>();
   let total = 0;
@@ -113,7 +115,11 @@ export async function dropProxy(target: string): Promise<{ url: string; dropAll(
 }
 
 /** Polls `fn` until it returns something truthy. For real state, never as a sleep. */
-export async function until<T>(fn: () => T | Promise<T>, ms = 10_000, what = "condition"): Promise<NonNullable<T>> {
+export async function until<T>(
+  fn: () => T | Promise<T>,
+  ms = 10_000,
+  what = "condition",
+): Promise<NonNullable<T>> {
   const end = Date.now() + ms;
   for (;;) {
     const value = await fn();

@@ -1,6 +1,12 @@
 import { RateLimitedError, UnavailableError } from "@m3shd/protocol";
 import { describe, expect, it } from "vitest";
-import { backoffDelay, createClient, type HubError, HubUnreachableError, parseRetryAfter } from "../src/index";
+import {
+  backoffDelay,
+  createClient,
+  type HubError,
+  HubUnreachableError,
+  parseRetryAfter,
+} from "../src/index";
 import { scriptedServer } from "./helpers";
 
 const TASK = {
@@ -72,7 +78,10 @@ describe("retries against a real HTTP server", () => {
         .writeHead(503, { "content-type": "application/json" })
         .end(JSON.stringify({ error: { code: "unavailable", message: "draining", request_id: "req_9" } }));
     });
-    const client = createClient({ baseUrl: server.url, retry: { retries: 3, baseDelayMs: 40, maxDelayMs: 1000 } });
+    const client = createClient({
+      baseUrl: server.url,
+      retry: { retries: 3, baseDelayMs: 40, maxDelayMs: 1000 },
+    });
     const err = await client.tasks
       .create({ body: { title: "t", prompt: "p", required_capability: "echo" } })
       .catch((e: unknown) => e);
@@ -104,7 +113,9 @@ describe("retries against a real HTTP server", () => {
         req.socket.destroy(); // the request reached the server; the answer never comes back
         return;
       }
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ seq: 0, duplicate: true }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ seq: 0, duplicate: true }));
     });
     const client = createClient({ baseUrl: server.url, retry: { baseDelayMs: 5 } });
     const post = await client.tasks

@@ -25,7 +25,7 @@ describe("readSseFrames", () => {
     const out = await frames([
       ": connected\r",
       "\n\r\nid: 1\nevent: tick\ndata: a\ndata:b\r",
-      "\n\nid: 2\r\ndata: {\"x\":1}\r\n\r\nretry: 250\n\ndata: no id\n\n",
+      '\n\nid: 2\r\ndata: {"x":1}\r\n\r\nretry: 250\n\ndata: no id\n\n',
       ": keep",
       "alive\n",
     ]);
@@ -154,7 +154,9 @@ describe("reconnect behaviour against a scripted server", () => {
         res.write(": connected\n\n"); // …and then nothing: the idle timeout must reconnect
       } else {
         res.writeHead(200, { "content-type": "text/event-stream" });
-        res.end('id: a3\ndata: {"n":3}\n\ndata: not json\n\nid: a4\ndata: {"n":"bad"}\n\nid: a5\ndata: {"n":5}\n\n');
+        res.end(
+          'id: a3\ndata: {"n":3}\n\ndata: not json\n\nid: a4\ndata: {"n":"bad"}\n\nid: a5\ndata: {"n":5}\n\n',
+        );
       }
     });
     const client = createClient({ baseUrl: server.url, routes: [route] });
