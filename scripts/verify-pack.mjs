@@ -17,6 +17,8 @@ const run = (cmd, args, cwd, env = process.env) =>
   execFileSync(cmd, args, { cwd, env, stdio: ["ignore", "pipe", "inherit"] }).toString();
 const scratch = mkdtempSync(join(tmpdir(), "m3shd-pack-"));
 const children = [];
+const started = Date.now();
+const seconds = (since) => `${((Date.now() - since) / 1000).toFixed(1)} s`;
 
 /** The environment for the mesh and its worker: the caller's, minus anything that would point them elsewhere. */
 function isolatedEnv(extra) {
@@ -44,7 +46,7 @@ function startMesh(dataDir, token) {
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`mesh did not start in 30 s:\n${out}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`mesh did not start in 60 s:\n${out}`)), 60_000);
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (text) => {
       out += text;
@@ -81,7 +83,7 @@ function startWorker(hub, token, spoolDir) {
 function runScript(file, cwd, env) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [file], { cwd, env, stdio: ["ignore", "inherit", "inherit"] });
-    const timer = setTimeout(() => child.kill("SIGKILL"), 40_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve();
@@ -230,7 +232,7 @@ const { status, body } = await client.tasks.create({
   body: { title: "pack esm", prompt: "hello from esm", required_capability: "echo" },
 });
 if (status !== 201) throw new Error("create: " + status);
-const timer = setTimeout(() => { console.error("no task_completed event in 20 s"); process.exit(1); }, 20_000);
+const timer = setTimeout(() => { console.error("no task_completed event in 30 s"); process.exit(1); }, 30_000);
 for await (const event of events) {
   if (event.type === "task_completed" && event.data.task_id === body.task.id) break;
 }
@@ -250,7 +252,7 @@ const client = createClient({ baseUrl: process.env.HUB, token: process.env.TOKEN
   const { body } = await client.tasks.create({
     body: { title: "pack cjs", prompt: JSON.stringify({ job: "text_stats", input: "one two three" }), required_capability: "text_stats" },
   });
-  const end = Date.now() + 20_000;
+  const end = Date.now() + 30_000;
   let task = body.task;
   while (task.status !== "done" && task.status !== "failed" && Date.now() < end) {
     await new Promise((r) => setTimeout(r, 100));
@@ -264,13 +266,16 @@ const client = createClient({ baseUrl: process.env.HUB, token: process.env.TOKEN
 })().catch((err) => { console.error(err); process.exit(1); });
 `,
   );
+  const meshPhase = Date.now();
   const token = randomBytes(24).toString("hex");
   const hub = await startMesh(join(scratch, "data"), token);
   startWorker(hub, token, join(scratch, "spool"));
   const clientEnv = { ...process.env, HUB: hub, TOKEN: token };
   await runScript("client-esm.mjs", app, clientEnv);
   await runScript("client-cjs.cjs", app, clientEnv);
-  process.stdout.write("pack verification: 5 passed, 0 failed\n");
+  process.stdout.write(
+    `pack verification: 5 passed, 0 failed (${seconds(started)}; running mesh ${seconds(meshPhase)})\n`,
+  );
 } finally {
   await stopChildren();
   rmSync(scratch, { recursive: true, force: true });
