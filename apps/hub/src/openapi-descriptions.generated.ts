@@ -19,7 +19,8 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
   },
   "HeartbeatBodySchema": {
     "active_tasks": "Tasks the worker is executing right now (its own count; the hub keeps its own too).",
-    "load_avg": "1-minute load average of the worker's machine."
+    "load_avg": "1-minute load average of the worker's machine.",
+    "cancelled_ack": "Ids from earlier responses' `cancelled` that the worker has handled (stopped, or does not run): the hub stops listing them."
   },
   "TaskAnalyticsSchema": {
     "by_agent": "Tasks per agent that (last) held them; never-assigned tasks are not listed.",
@@ -92,6 +93,19 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "steps": "Step names and their task ids, in the order the steps were given (empty for a GET).",
     "tasks": "The pipeline's tasks, oldest first."
   },
+  "HandoffPartSchema": {
+    "task_id": "The suspended task that handed off.",
+    "partial_output": "What it had done so far."
+  },
+  "MemoryPartSchema": {
+    "status": "`injected` (with the block's size in characters), `none` (nothing matched), `unavailable` (the memory service was down; the task ran without) or `disabled`.",
+    "text": "The recalled block itself: present only in the claim response to the agent it was recalled for. The hub never stores it, so no task view (whoever reads it) carries it."
+  },
+  "PromptPartsSchema": {
+    "memory": "Recalled agent memory of the latest pickup; null before the first pickup.",
+    "parents": "The parent-outputs block written when the DAG released the task; null for a task without parents.",
+    "handoffs": "For a continuation: the handoffs it carries on from, oldest first; empty otherwise."
+  },
   "ProvenanceLinkSchema": {
     "index": "Position of the link in its chain, from 0.",
     "output_sha256": "SHA-256 (hex) of the task's UTF-8 output."
@@ -115,15 +129,17 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "replayed": "The same completion was applied before (a retried request): nothing changed now."
   },
   "StreamChunkResponseSchema": {
-    "seq": "Position the chunk was stored at (or already had, when `duplicate`).",
-    "duplicate": "The hub already had a chunk at this `seq` (a retried POST): nothing was stored."
+    "attempt": "The attempt the chunk belongs to.",
+    "seq": "Position within the attempt the chunk was stored at (or already had, when `duplicate`).",
+    "duplicate": "The hub already had a chunk at this attempt and `seq` (a retried POST): nothing was stored."
   },
   "ListChunksQuerySchema": {
-    "after": "Only chunks with `seq` greater than this (-1 or absent: from the start)."
+    "attempt": "Only this attempt's chunks (absent: every attempt's, ordered by attempt then `seq`).",
+    "after": "Only chunks with `seq` greater than this, within each attempt listed (-1 or absent: from the start)."
   },
   "HeartbeatResponseSchema": {
     "server_time": "The hub's clock (ms), for the worker to estimate skew.",
-    "cancelled": "The agent's tasks that were cancelled while it held them: the worker stops each at once, without fetching its running tasks."
+    "cancelled": "The agent's tasks that were cancelled while it held them (`assigned` or `running`), whose cancellation it has not acknowledged yet (`cancelled_ack` in a later heartbeat) and that are younger than the hub's notice TTL (10 min by default). The worker stops each at once, without fetching its running tasks; an id it does not run is acknowledged and ignored. Oldest first, at most 100."
   },
   "NextTaskResponseSchema": {
     "attempt": "The attempt (lease) this claim opened. Every stream, complete, fail and handoff of this execution carries it; a write from an earlier attempt is refused with 409."
@@ -182,11 +198,15 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "successes": "Past successes / failures of this agent on this capability."
   },
   "TaskSchema": {
+    "prompt": "The prompt as submitted (a continuation: its original task's submitted prompt).",
+    "prompt_parts": "Context composed with `prompt` at pickup: recalled memory, parent outputs, handoffs.",
+    "composed_prompt": "`prompt` composed with its parts (`composeTaskPrompt`): what the worker receives. In a task view the memory block is left out (the hub never stores it); in the claim response to the agent it was recalled for, it is included. Unbounded: parent and partial outputs may exceed the 8 KB an operator may submit.",
     "deadline": "Deadline (ms); the deadline sweeper raises `urgency` (and `priority`) as it approaches.",
     "assign_to": "Agent the operator asked for; the dispatcher honours it when that agent has capacity.",
     "assigned_to": "Agent currently (or last) holding the task.",
     "error": "Failure message, or the cancel reason for a cancelled task.",
     "attempts": "Executions started so far (pickups), including the current one.",
+    "attempt": "The current attempt (lease) number: 0 before the first claim, one more on every claim. Worker writes carry it; a write from another attempt is refused with 409 `stale_attempt`.",
     "depends_on": "Parent task ids; the task stays `waiting` until all are `done`.",
     "model": "Model that produced the output, as the worker reported it.",
     "assignment": "The dispatcher's reasoning for the latest assignment; `null` until first assigned.",
@@ -204,11 +224,13 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "agent": "Tasks assigned to this agent."
   },
   "StreamChunkSchema": {
-    "seq": "Position in the task's stream, from 0, gap-free."
+    "attempt": "The attempt (lease) that streamed it; each attempt's chunks are kept.",
+    "seq": "Position in the attempt's stream, from 0, gap-free."
   },
   "StreamChunkBodySchema": {
     "content": "At most `LIMITS.streamChunkBytes` (64 KB) UTF-8 bytes.",
-    "seq": "Worker-side sequence number. When given, the hub ignores a chunk whose `seq` it already has (a retried POST); when omitted, the hub appends at the next position."
+    "attempt": "The attempt the claim opened; another attempt's chunk is refused with 409 `stale_attempt`.",
+    "seq": "Worker-side sequence number within the attempt. When given, the hub ignores a chunk whose `seq` it already has for this attempt (a retried POST); when omitted, the hub appends at the next position."
   },
   "CompleteTaskDoneBodySchema": {
     "output": "At most `LIMITS.outputBytes` (1 MiB) UTF-8 bytes.",
@@ -219,7 +241,8 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "retryable": "Whether another attempt may succeed (default `true`). `false` fails the task at once even with attempts left, e.g. for a prompt the model refuses or a job input that cannot parse."
   },
   "HandoffBodySchema": {
-    "partial_output": "Work done so far, at most `LIMITS.handoffPartialBytes` (32 KB) UTF-8 bytes; may be empty."
+    "partial_output": "Work done so far, at most `LIMITS.handoffPartialBytes` (32 KB) UTF-8 bytes; may be empty.",
+    "attempt": "The attempt the claim opened; another attempt's handoff is refused with 409 `stale_attempt`."
   },
   "TemplateSchema": {
     "variables": "Placeholders in `prompt_template`, in order of first appearance."

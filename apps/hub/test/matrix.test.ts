@@ -79,7 +79,13 @@ async function runningTaskOn(t: TestHub, agent: string): Promise<string> {
   const db = t.database.db;
   upsertAgent(db, { id: agent, name: agent, capabilities: ["echo"], maxConcurrent: 64, now: t.clock.now });
   transitionTask(db, { id, from: "queued", to: "assigned", set: { assignedTo: agent }, now: t.clock.now });
-  transitionTask(db, { id, from: "assigned", to: "running", set: { attempts: 1 }, now: t.clock.now });
+  transitionTask(db, {
+    id,
+    from: "assigned",
+    to: "running",
+    set: { attempts: 1, attempt: 1 },
+    now: t.clock.now,
+  });
   return id;
 }
 
@@ -151,7 +157,7 @@ const SPECS: Record<string, RouteSpec> = {
     actsAsAgent: true,
     build: async ({ t, agent, agentHeader }) => ({
       path: `/api/tasks/${await runningTaskOn(t, agent)}`,
-      body: { status: "done", output: "ok" },
+      body: { status: "done", output: "ok", attempt: 1 },
       headers: agentHeader,
     }),
   },
@@ -160,7 +166,7 @@ const SPECS: Record<string, RouteSpec> = {
     actsAsAgent: true,
     build: async ({ t, agent, agentHeader }) => ({
       path: `/api/tasks/${await runningTaskOn(t, agent)}/stream`,
-      body: { content: "chunk" },
+      body: { content: "chunk", attempt: 1 },
       headers: agentHeader,
     }),
   },
@@ -173,7 +179,7 @@ const SPECS: Record<string, RouteSpec> = {
     actsAsAgent: true,
     build: async ({ t, agent, agentHeader }) => ({
       path: `/api/tasks/${await runningTaskOn(t, agent)}/handoff`,
-      body: { partial_output: "half" },
+      body: { partial_output: "half", attempt: 1 },
       headers: agentHeader,
     }),
   },
@@ -321,7 +327,7 @@ describe("authorization matrix", () => {
     doneTaskId = await runningTaskOn(t, OPS_AGENT);
     const done = await t.call("PUT", `/api/tasks/${doneTaskId}`, {
       token: MASTER,
-      body: { status: "done", output: "signed" },
+      body: { status: "done", output: "signed", attempt: 1 },
       headers: { "x-m3shd-agent": OPS_AGENT },
     });
     expect(done.status).toBe(200);

@@ -163,20 +163,40 @@ export class Api {
     return res.body.task;
   }
 
-  complete(agent: string, id: string, output: string, extra: Record<string, unknown> = {}) {
+  /** Long-poll and keep the whole claim (`{ task, attempt }`); null on 204. */
+  async claim(agent: string, wait = 5): Promise<{ task: TaskJson; attempt: number } | null> {
+    const res = await this.call<{ task: TaskJson; attempt: number }>(
+      "GET",
+      `/api/agents/${agent}/tasks/next?wait=${wait}`,
+    );
+    if (res.status === 204) return null;
+    if (res.status !== 200) throw new Error(`claim: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  /** The task's current attempt (lease), for writes whose caller did not keep the claim's. */
+  async currentAttempt(id: string): Promise<number> {
+    return Number((await this.task(id)).attempt);
+  }
+
+  /** Completes as `agent`; `attempt` defaults to the task's current one (pass it to test fencing). */
+  async complete(agent: string, id: string, output: string, extra: Record<string, unknown> = {}) {
+    const attempt = extra.attempt ?? (await this.currentAttempt(id));
     return this.call(
       "PUT",
       `/api/tasks/${id}`,
-      { status: "done", output, ...extra },
+      { status: "done", output, attempt, ...extra },
       { "x-m3shd-agent": agent },
     );
   }
 
-  fail(agent: string, id: string, error = "boom", extra: Record<string, unknown> = {}) {
+  /** Fails as `agent`; `attempt` defaults to the task's current one. */
+  async fail(agent: string, id: string, error = "boom", extra: Record<string, unknown> = {}) {
+    const attempt = extra.attempt ?? (await this.currentAttempt(id));
     return this.call(
       "PUT",
       `/api/tasks/${id}`,
-      { status: "failed", error, ...extra },
+      { status: "failed", error, attempt, ...extra },
       { "x-m3shd-agent": agent },
     );
   }

@@ -13,6 +13,7 @@ export * from "./memory";
 export * from "./message";
 export * from "./pagination";
 export * from "./pipeline";
+export * from "./prompt";
 export * from "./provenance";
 export * from "./roles";
 export * from "./route";
