@@ -7,6 +7,7 @@ import {
   defineRoute,
   matchRoute,
   openApiPath,
+  type RouteDef,
   rawResponse,
   routeErrorStatuses,
   sseResponse,
@@ -37,7 +38,7 @@ const json = "application/json; charset=UTF-8";
 
 describe("route descriptors", () => {
   it("HUB_ROUTES and MEMORY_ROUTES have unique ids and unique method + path", () => {
-    for (const routes of [HUB_ROUTES, MEMORY_ROUTES]) {
+    for (const routes of [HUB_ROUTES, MEMORY_ROUTES] as readonly (readonly RouteDef[])[]) {
       const ids = routes.map((r) => r.id);
       expect(new Set(ids).size).toBe(ids.length);
       expect(new Set(routes.map((r) => `${r.method} ${r.path}`)).size).toBe(routes.length);
