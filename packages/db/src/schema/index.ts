@@ -15,3 +15,4 @@ export * from "./task-templates";
 export * from "./tasks";
 export * from "./users";
 export * from "./webhooks";
+export * from "./sweeper-runs";
