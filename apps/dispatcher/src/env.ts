@@ -14,6 +14,13 @@ export const DispatcherEnvSchema = z.object({
     .regex(/^[A-Za-z0-9_.-]{1,64}$/)
     .default("m3shd"),
   M3SHD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /**
+   * Serve `GET /health` (each sweep's last run; 503 when one is overdue or Redis is down) on this
+   * port of 127.0.0.1; unset: no HTTP at all.
+   */
+  M3SHD_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Address for the health endpoint (default loopback). */
+  M3SHD_HEALTH_HOST: z.string().default("127.0.0.1"),
   /** Agent silent this long → offline, its tasks requeued. */
   M3SHD_OFFLINE_AFTER_MS: z.coerce.number().int().min(1000).default(90_000),
   /** Task assigned/running this long → requeued (or failed after max attempts). */

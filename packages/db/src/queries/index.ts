@@ -14,3 +14,4 @@ export * from "./shared-context";
 export * from "./tasks";
 export * from "./templates";
 export * from "./transition-task";
+export * from "./sweepers";
