@@ -65,7 +65,8 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
   let freeTotal = 0;
   const servable = new Set<string>();
   for (const a of agents.values()) {
-    if (a.freeSlots <= 0 || overBudget.has(a.id)) continue;
+    // A draining agent (over its load ceiling, said its heartbeat) would only sit on the work.
+    if (a.freeSlots <= 0 || overBudget.has(a.id) || a.row.draining) continue;
     if (!breakerAdmits(a, now, ctx.config.selection.breakerCooldownMs)) continue;
     freeTotal += a.freeSlots;
     for (const c of a.capabilities) servable.add(c);
@@ -97,7 +98,11 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
     (tx) => {
       for (const task of queued) {
         const capable = [...agents.values()].filter(
-          (a) => a.freeSlots > 0 && !overBudget.has(a.id) && a.capabilities.includes(task.requiredCapability),
+          (a) =>
+            a.freeSlots > 0 &&
+            !overBudget.has(a.id) &&
+            !a.row.draining &&
+            a.capabilities.includes(task.requiredCapability),
         );
         if (capable.length === 0) continue;
         const choice = selectAgent({

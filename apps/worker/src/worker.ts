@@ -169,6 +169,10 @@ export async function startWorker(
   let draining: Promise<void> | null = null;
   let drainAgain = false;
   let loadHigh = false;
+  /** Failed long-polls in a row; the poll loop naps `reconnectDelay(pollFailures)` after each. */
+  let pollFailures = 0;
+  /** The poll loop is napping in its failure backoff (not for slots, load or a pause). */
+  let pollBackingOff = false;
 
   let resolveRegistered: (agent: Agent) => void = () => undefined;
   let rejectRegistered: (err: unknown) => void = () => undefined;
@@ -287,8 +291,22 @@ export async function startWorker(
 
   async function beat(): Promise<void> {
     try {
-      await hub.heartbeat({ active_tasks: active.size, load_avg: Math.max(0, readLoad()) });
+      const load = Math.max(0, readLoad());
+      // Over the ceiling the poll loop stops asking for work; the flag tells the dispatcher to stop
+      // assigning it too (else tasks sit `assigned` here until the zombie sweep). Sent only with
+      // `--max-load`, so a worker without it still talks to hubs that predate the field.
+      await hub.heartbeat({
+        active_tasks: active.size,
+        load_avg: load,
+        ...(config.maxLoad !== undefined ? { draining: load > config.maxLoad } : {}),
+      });
       hubUp();
+      // The hub answers again (it restarted): a poll loop asleep in its backoff — seconds, after
+      // a long outage — polls now instead of idling while work waits for it.
+      if (pollBackingOff) {
+        pollFailures = 0;
+        wake();
+      }
     } catch (err) {
       if (err instanceof HubError && err.status === 404) {
         await reRegister();
@@ -333,8 +351,17 @@ export async function startWorker(
     }
   }
 
+  /** Naps in the poll loop's failure backoff; a successful heartbeat cuts it short. */
+  async function backOff(): Promise<void> {
+    pollBackingOff = true;
+    try {
+      await nap(reconnectDelay(pollFailures));
+    } finally {
+      pollBackingOff = false;
+    }
+  }
+
   async function pollLoop(): Promise<void> {
-    let failures = 0;
     while (!stopping) {
       if (active.size >= config.slots) {
         await nap(60_000);
@@ -360,7 +387,7 @@ export async function startWorker(
       pollController = new AbortController();
       try {
         const task = await hub.nextTask(config.pollWaitSeconds, pollController.signal);
-        failures = 0;
+        pollFailures = 0;
         hubUp();
         if (!task) continue;
         if (stopping) {
@@ -371,18 +398,18 @@ export async function startWorker(
         startExecution(task);
       } catch (err) {
         if (stopping) break;
-        failures++;
+        pollFailures++;
         if (err instanceof HubError && err.status === 404) {
           await reRegister();
         } else if (isTransientHubError(err)) {
           hubDown(err);
-          await nap(reconnectDelay(failures));
+          await backOff();
         } else if (isFatalAuth(err)) {
           fail(err);
           return;
         } else {
           log.error({ err: (err as Error).message }, "long-poll failed");
-          await nap(reconnectDelay(failures));
+          await backOff();
         }
       } finally {
         pollController = null;

@@ -59,6 +59,11 @@ export const AgentSchema = z.object({
   /** First registration (ms); re-registering keeps it. */
   registered_at: EpochMsSchema,
   meta: z.record(z.string(), z.unknown()),
+  /**
+   * The worker's last heartbeat said it takes no new work (over its load ceiling). Optional on the
+   * wire so clients still read agents from hubs that predate it.
+   */
+  draining: z.boolean().optional(),
 });
 export type Agent = z.infer<typeof AgentSchema>;
 
@@ -88,6 +93,11 @@ export const HeartbeatBodySchema = z.strictObject({
   active_tasks: z.int().min(0).max(LIMITS.maxConcurrentMax),
   /** 1-minute load average of the worker's machine. */
   load_avg: z.number().min(0).optional(),
+  /**
+   * The worker takes no new work now (over its `--max-load` ceiling): the dispatcher assigns it
+   * nothing until a heartbeat says `false`. Absent: unchanged.
+   */
+  draining: z.boolean().optional(),
 });
 export type HeartbeatBody = z.infer<typeof HeartbeatBodySchema>;
 

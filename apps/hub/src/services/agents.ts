@@ -81,6 +81,9 @@ export async function touchAgent(
   const loadChanged =
     report?.load_avg !== undefined && Math.abs((row.loadAvg ?? -1) - report.load_avg) >= 0.05;
   const reportedChanged = report !== undefined && report.active_tasks !== row.activeTasks;
+  // Written only when it flips: the dispatcher reads it from the row (it may run in another process).
+  const drainingChanged = report?.draining !== undefined && report.draining !== row.draining;
+  const drainingSet = drainingChanged ? { draining: report?.draining === true } : {};
   if (row.status === "offline") {
     closeOutage(ctx.database.db, { agentId: id, now });
     const active = countActiveTasksByAgent(ctx.database.db, [id]).get(id) ?? 0;
@@ -92,6 +95,7 @@ export async function touchAgent(
         lastSeenAt: now,
         ...(report ? { activeTasks: report.active_tasks } : {}),
         ...(report?.load_avg !== undefined ? { loadAvg: report.load_avg } : {}),
+        ...drainingSet,
       },
       expect: { status: ["offline"] },
       now,
@@ -99,15 +103,18 @@ export async function touchAgent(
     await emit(ctx, "agent_online", { agent: await getAgent(ctx, id) });
     return { status, known: true };
   }
-  if (loadChanged || reportedChanged) {
+  if (loadChanged || reportedChanged || drainingChanged) {
     updateAgent(ctx.database.db, {
       id,
       set: {
         ...(report ? { activeTasks: report.active_tasks } : {}),
         ...(report?.load_avg !== undefined ? { loadAvg: report.load_avg } : {}),
+        ...drainingSet,
       },
       now,
     });
+    // No longer draining is new capacity: let the dispatcher look again.
+    if (drainingChanged && report?.draining === false) await emit(ctx, "agent_online", { agent: await getAgent(ctx, id) });
   }
   return { status: row.status, known: true };
 }

@@ -36,6 +36,8 @@ export function upsertAgent(db: Executor, input: UpsertAgentInput): { agent: Age
     capabilities: input.capabilities,
     maxConcurrent: input.maxConcurrent,
     status: input.status ?? "online",
+    // A (re-)registration takes work until its next heartbeat says otherwise.
+    draining: false,
     lastSeenAt: input.now,
     updatedAt: input.now,
   };
