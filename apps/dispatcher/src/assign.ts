@@ -51,7 +51,10 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
     agents.set(row.id, {
       row,
       id: row.id,
-      capabilities: row.capabilities,
+      // Never outside the registering token's binding, whatever the row says.
+      capabilities: row.allowedCapabilities
+        ? row.capabilities.filter((c) => row.allowedCapabilities?.includes(c))
+        : row.capabilities,
       activeTasks,
       freeSlots: Math.max(0, row.maxConcurrent - activeTasks),
       breakerState: row.breakerState,

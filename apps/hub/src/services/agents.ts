@@ -8,7 +8,13 @@ import {
   updateAgent,
   upsertAgent,
 } from "@m3shd/db";
-import { type Agent, type HeartbeatBody, NotFoundError, type RegisterAgentBody } from "@m3shd/protocol";
+import {
+  type Agent,
+  ForbiddenError,
+  type HeartbeatBody,
+  NotFoundError,
+  type RegisterAgentBody,
+} from "@m3shd/protocol";
 import type { HubContext } from "../context";
 import { emit } from "./events";
 
@@ -39,7 +45,23 @@ export async function listAgents(ctx: HubContext): Promise<Agent[]> {
  * `POST /api/agents/:id/register`: idempotent. A new agent, or one coming back from `offline`, is
  * announced with `agent_online` — the dispatcher listens for it and retries queued work.
  */
-export async function registerAgent(ctx: HubContext, id: string, body: RegisterAgentBody): Promise<Agent> {
+export async function registerAgent(
+  ctx: HubContext,
+  id: string,
+  body: RegisterAgentBody,
+  /** The registering credential's capability binding (an agent token's); null: unbound. */
+  allowed: readonly string[] | null = null,
+): Promise<Agent> {
+  // A token bound to capabilities cannot widen them by re-registering: that is what stops a leaked
+  // worker token from being used to pull work of every other kind.
+  if (allowed) {
+    const beyond = body.capabilities.filter((c) => !allowed.includes(c));
+    if (beyond.length > 0)
+      throw new ForbiddenError(`This token may not register capabilities: ${beyond.join(", ")}`, {
+        capabilities: beyond,
+        allowed,
+      });
+  }
   const now = ctx.now();
   const before = dbGetAgent(ctx.database.db, id);
   const active = countActiveTasksByAgent(ctx.database.db, [id]).get(id) ?? 0;
@@ -53,6 +75,7 @@ export async function registerAgent(ctx: HubContext, id: string, body: RegisterA
     ...(body.provider !== undefined ? { provider: body.provider } : {}),
     ...(body.model !== undefined ? { model: body.model } : {}),
     ...(body.meta !== undefined ? { meta: body.meta } : {}),
+    allowedCapabilities: allowed ? [...allowed] : null,
     status,
     now,
   });
