@@ -1,3 +1,3 @@
 export { onShutdown, parseEnv } from "./process";
 export { loadOrCreateSecret } from "./secret-file";
-export { jsonBody, pathParams, queryParams } from "./validate";
+export { jsonBody, jsonNestingDepth, MAX_JSON_DEPTH, pathParams, queryParams } from "./validate";
