@@ -52,7 +52,11 @@ export function startSweepSchedule(
         () => finishSweep(ctx.database.db, { kind, now: Date.now() }),
         (err: unknown) => {
           ctx.logger.error({ err, kind }, "sweep failed");
-          finishSweep(ctx.database.db, { kind, now: Date.now(), error: String((err as Error)?.message ?? err) });
+          finishSweep(ctx.database.db, {
+            kind,
+            now: Date.now(),
+            error: String((err as Error)?.message ?? err),
+          });
         },
       )
       .catch((err: unknown) => ctx.logger.error({ err, kind }, "sweep bookkeeping failed"))

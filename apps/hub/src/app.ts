@@ -76,7 +76,8 @@ const refuseDotSegments: MiddlewareHandler = async (c, next) => {
   const target = typeof incoming === "string" ? incoming : new URL(c.req.url).pathname;
   const end = target.search(/[?#]/);
   const path = end < 0 ? target : target.slice(0, end);
-  if (DOT_SEGMENT.test(path)) throw new M3shdError("bad_request", "Dot segments are not allowed in the request path");
+  if (DOT_SEGMENT.test(path))
+    throw new M3shdError("bad_request", "Dot segments are not allowed in the request path");
   await next();
 };
 

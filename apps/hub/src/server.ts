@@ -39,7 +39,8 @@ export function parserErrorResponse(
     },
   };
   const json = JSON.stringify(body);
-  const reason = status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
+  const reason =
+    status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
   const lines = [
     `HTTP/1.1 ${status} ${reason}`,
     "Content-Type: application/json",

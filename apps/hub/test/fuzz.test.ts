@@ -473,7 +473,11 @@ describe("fuzz", () => {
           raw: "GET /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
           status: 400,
         },
-        { name: "header without colon", raw: "GET /api/health HTTP/1.1\r\nHost: x\r\nbroken\r\n\r\n", status: 400 },
+        {
+          name: "header without colon",
+          raw: "GET /api/health HTTP/1.1\r\nHost: x\r\nbroken\r\n\r\n",
+          status: 400,
+        },
         {
           name: "request line too long",
           raw: `GET /${"a".repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
@@ -556,7 +560,8 @@ function rawRequest(port: number, raw: string): Promise<RawResponse> {
     socket.on("close", () => {
       const text = Buffer.concat(chunks).toString("utf8");
       const split = text.indexOf("\r\n\r\n");
-      if (split < 0) return reject(new Error(`no HTTP response to ${raw.slice(0, 80)}: ${JSON.stringify(text)}`));
+      if (split < 0)
+        return reject(new Error(`no HTTP response to ${raw.slice(0, 80)}: ${JSON.stringify(text)}`));
       const head = text.slice(0, split);
       const [statusLine, ...lines] = head.split("\r\n");
       const headers = new Map<string, string>();
@@ -567,7 +572,8 @@ function rawRequest(port: number, raw: string): Promise<RawResponse> {
       let body = text.slice(split + 4);
       if (headers.get("transfer-encoding") === "chunked") body = dechunk(body);
       const contentLength = Number(headers.get("content-length"));
-      if (Number.isFinite(contentLength) && contentLength >= 0) body = Buffer.from(body).subarray(0, contentLength).toString();
+      if (Number.isFinite(contentLength) && contentLength >= 0)
+        body = Buffer.from(body).subarray(0, contentLength).toString();
       resolve({ status: Number(statusLine?.split(" ")[1]), head, headers, body });
     });
   });

@@ -127,7 +127,13 @@ export function createInProcessMemoryClient(
       }
     },
     async forward(request, principal, requestId) {
-      const prepared = await prepareForward(request, principal, "http://memory.internal", serviceToken, requestId);
+      const prepared = await prepareForward(
+        request,
+        principal,
+        "http://memory.internal",
+        serviceToken,
+        requestId,
+      );
       if (prepared instanceof Response) return prepared;
       return app.fetch(prepared);
     },

@@ -430,6 +430,10 @@ export async function privateRedis(): Promise<{ url: string }> {
     await exited;
   });
   const url = `redis://127.0.0.1:${port}`;
-  await until(async () => (await redisCall(url, ["PING"]).catch(() => "")) === "PONG", 10_000, "private redis");
+  await until(
+    async () => (await redisCall(url, ["PING"]).catch(() => "")) === "PONG",
+    10_000,
+    "private redis",
+  );
   return { url };
 }

@@ -5,7 +5,9 @@ import { spawnWorker, testMesh, until, WORKER_ENV, workerArgs } from "./helpers"
 
 let fake: FakeProviderServer;
 beforeAll(async () => {
-  fake = await startFakeProviderServer({ defaultReply: (req) => ({ kind: "reply", text: `re: ${req.prompt}` }) });
+  fake = await startFakeProviderServer({
+    defaultReply: (req) => ({ kind: "reply", text: `re: ${req.prompt}` }),
+  });
 });
 afterAll(async () => {
   await fake.close();

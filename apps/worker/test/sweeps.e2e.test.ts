@@ -1,5 +1,5 @@
-import { type FakeProviderServer, startFakeProviderServer } from "@m3shd/providers/fake-server";
 import { HealthResponseSchema } from "@m3shd/protocol";
+import { type FakeProviderServer, startFakeProviderServer } from "@m3shd/providers/fake-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { privateRedis, redisCall, spawnWorker, testMesh, until, WORKER_ENV, workerArgs } from "./helpers";
 
@@ -84,7 +84,9 @@ describe("dispatcher sweeps survive a Redis FLUSHALL", () => {
 
   it("health turns degraded when the sweeps stop (dispatcher gone)", async () => {
     const t = await testMesh("embedded", {
-      dispatcher: { sweepEveryMs: { heartbeats: 200, zombies: 200, deadlines: 200, reconcile: 200, approvals: 200 } },
+      dispatcher: {
+        sweepEveryMs: { heartbeats: 200, zombies: 200, deadlines: 200, reconcile: 200, approvals: 200 },
+      },
     });
     await until(async () => (await health(t.url)).body.sweepers.length === 5);
     expect((await health(t.url)).status).toBe(200);

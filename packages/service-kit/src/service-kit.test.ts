@@ -5,7 +5,14 @@ import { isM3shdError, toErrorBody } from "@m3shd/protocol";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { jsonBody, jsonNestingDepth, loadOrCreateSecret, MAX_JSON_DEPTH, parseEnv, queryParams } from "./index";
+import {
+  jsonBody,
+  jsonNestingDepth,
+  loadOrCreateSecret,
+  MAX_JSON_DEPTH,
+  parseEnv,
+  queryParams,
+} from "./index";
 
 function app() {
   const a = new Hono();
@@ -46,7 +53,9 @@ describe("jsonBody", () => {
     const big = () =>
       new Hono()
         .onError((err, c) => c.json(toErrorBody(err), (isM3shdError(err) ? err.status : 500) as 400))
-        .post("/x", ...jsonBody(z.object({ n: z.int() }).passthrough(), 1 << 20), (c) => c.json({ ok: true }));
+        .post("/x", ...jsonBody(z.object({ n: z.int() }).passthrough(), 1 << 20), (c) =>
+          c.json({ ok: true }),
+        );
     const send = (body: string) =>
       big().request("/x", { method: "POST", headers: { "content-type": "application/json" }, body });
     expect((await send(deep(MAX_JSON_DEPTH - 1))).status).toBe(200);

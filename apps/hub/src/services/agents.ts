@@ -137,7 +137,8 @@ export async function touchAgent(
       now,
     });
     // No longer draining is new capacity: let the dispatcher look again.
-    if (drainingChanged && report?.draining === false) await emit(ctx, "agent_online", { agent: await getAgent(ctx, id) });
+    if (drainingChanged && report?.draining === false)
+      await emit(ctx, "agent_online", { agent: await getAgent(ctx, id) });
   }
   return { status: row.status, known: true };
 }

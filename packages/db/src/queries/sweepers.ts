@@ -1,4 +1,4 @@
-import { SWEEP_KINDS, type SweepKind, type SweeperStatus } from "@m3shd/protocol";
+import { SWEEP_KINDS, type SweeperStatus, type SweepKind } from "@m3shd/protocol";
 import { eq, sql } from "drizzle-orm";
 import { sweeperRuns } from "../schema";
 import type { Executor } from "../types";
@@ -36,16 +36,9 @@ export function claimSweep(
 }
 
 /** Records the end of a claimed run: success stamps `finished_at`, failure keeps the error. */
-export function finishSweep(
-  db: Executor,
-  input: { kind: string; now: number; error?: string | null },
-): void {
+export function finishSweep(db: Executor, input: { kind: string; now: number; error?: string | null }): void {
   db.update(sweeperRuns)
-    .set(
-      input.error
-        ? { lastError: input.error.slice(0, 500) }
-        : { finishedAt: input.now, lastError: null },
-    )
+    .set(input.error ? { lastError: input.error.slice(0, 500) } : { finishedAt: input.now, lastError: null })
     .where(eq(sweeperRuns.kind, input.kind))
     .run();
 }
