@@ -567,10 +567,10 @@ export async function startWorker(
           config.failureBackoffMs * 2 ** (stats.consecutiveFailures - config.failureThreshold),
         );
         stats.pausedUntil = Date.now() + pause;
-        // An escalation would be raised here; the hub has no escalations API yet.
+        // The hub raises the escalation itself from the same consecutive failures.
         log.warn(
           { consecutive_failures: stats.consecutiveFailures, pause_ms: pause },
-          "repeated task failures: pausing before taking more work (no escalations API on the hub yet)",
+          "repeated task failures: pausing before taking more work",
         );
       }
     }
