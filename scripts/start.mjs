@@ -6,6 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { mintLocalWorkerToken } from "./local-worker-token.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 process.stdout.write("Building the mesh (first run takes a minute; later runs are cached)…\n");
@@ -66,17 +67,20 @@ if (process.env.M3SHD_LOCAL_WORKER !== "0") {
   };
   if (await ready()) {
     const tokenFile = join(dataDir, "master-token");
-    const token =
+    const master =
       process.env.M3SHD_MASTER_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : "");
+    const agentId = process.env.M3SHD_LOCAL_WORKER_ID ?? "local-jobs";
+    // A scoped agent token (worker role, bound to the jobs' capabilities), not the master token.
+    const token = await mintLocalWorkerToken(hub, master, agentId);
     // The token travels in the environment, never on the command line (visible in `ps`).
     const worker = spawn(process.execPath, [join(root, "apps/worker/dist/index.js")], {
       cwd: root,
       stdio: "inherit",
       env: {
-        ...process.env,
+        ...withoutMasterToken(process.env),
         M3SHD_HUB: hub,
         M3SHD_TOKEN: token,
-        M3SHD_AGENT_ID: process.env.M3SHD_LOCAL_WORKER_ID ?? "local-jobs",
+        M3SHD_AGENT_ID: agentId,
         M3SHD_PROVIDER: "jobs",
         M3SHD_SLOTS: process.env.M3SHD_LOCAL_WORKER_SLOTS ?? "4",
         M3SHD_SPOOL_DIR: join(dataDir, "local-worker-spool"),
@@ -91,4 +95,10 @@ if (process.env.M3SHD_LOCAL_WORKER !== "0") {
       "  local worker: local-jobs (deterministic jobs: echo, text_stats, keyword_extract, text_chunk, text_embed)\n\n",
     );
   }
+}
+
+/** The environment minus the master token: the worker gets its own scoped token only. */
+function withoutMasterToken(env) {
+  const { M3SHD_MASTER_TOKEN: _master, ...rest } = env;
+  return rest;
 }

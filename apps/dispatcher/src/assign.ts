@@ -50,7 +50,10 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
     agents.set(row.id, {
       row,
       id: row.id,
-      capabilities: row.capabilities,
+      // Never outside the registering token's binding, whatever the row says.
+      capabilities: row.allowedCapabilities
+        ? row.capabilities.filter((c) => row.allowedCapabilities?.includes(c))
+        : row.capabilities,
       activeTasks,
       freeSlots: Math.max(0, row.maxConcurrent - activeTasks),
       breakerState: row.breakerState,
@@ -64,7 +67,8 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
   let freeTotal = 0;
   const servable = new Set<string>();
   for (const a of agents.values()) {
-    if (a.freeSlots <= 0 || overBudget.has(a.id)) continue;
+    // A draining agent (over its load ceiling, said its heartbeat) would only sit on the work.
+    if (a.freeSlots <= 0 || overBudget.has(a.id) || a.row.draining) continue;
     if (!breakerAdmits(a, now, ctx.config.selection.breakerCooldownMs)) continue;
     freeTotal += a.freeSlots;
     for (const c of a.capabilities) servable.add(c);
@@ -96,7 +100,11 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
     (tx) => {
       for (const task of queued) {
         const capable = [...agents.values()].filter(
-          (a) => a.freeSlots > 0 && !overBudget.has(a.id) && a.capabilities.includes(task.requiredCapability),
+          (a) =>
+            a.freeSlots > 0 &&
+            !overBudget.has(a.id) &&
+            !a.row.draining &&
+            a.capabilities.includes(task.requiredCapability),
         );
         if (capable.length === 0) continue;
         const choice = selectAgent({

@@ -1,7 +1,8 @@
-import { nextQueuedTasks } from "@m3shd/db";
-import type { SweepKind } from "@m3shd/protocol";
+import { nextQueuedTasks, readSweeperStatus } from "@m3shd/db";
+import type { SweeperStatus, SweepKind } from "@m3shd/protocol";
 import { type PassResult, runDispatchPass } from "./assign";
 import type { DispatcherContext } from "./context";
+import { startSweepSchedule } from "./sweep-schedule";
 import { sweepDeadlines, sweepHeartbeats, sweepZombies } from "./sweepers";
 import { sweepApprovals } from "./workflows";
 
@@ -24,6 +25,8 @@ export interface Dispatcher {
   requestPass(): Promise<PassResult>;
   sweep(kind: SweepKind): Promise<void>;
   stats(): { passes: number; assigned: number };
+  /** Each sweep's last run (from the database) and whether any is overdue. */
+  health(): { status: "ok" | "degraded"; sweepers: SweeperStatus[] };
 }
 
 /**
@@ -37,6 +40,7 @@ export function createDispatcher(ctx: DispatcherContext): Dispatcher {
   let running: Promise<PassResult> | null = null;
   let stopped = false;
   let unsubscribe: (() => void) | null = null;
+  let schedule: { stop(): Promise<void> } | null = null;
   const startedAt = ctx.now();
   let passes = 0;
   let assignedTotal = 0;
@@ -119,15 +123,11 @@ export function createDispatcher(ctx: DispatcherContext): Dispatcher {
       jobs.consume("dispatch.assign", async () => void (await requestPass()), {
         concurrency: ctx.config.concurrency,
       });
+      // Still consumed: a `dispatch.sweep` job asks for one sweep now (and schedulers left in
+      // Redis by an older version drain harmlessly). The schedule itself runs on local timers
+      // claimed in SQLite, so no Redis state can switch it off (ADR 0007).
       jobs.consume("dispatch.sweep", async ({ kind }) => sweep(kind), { concurrency: 1 });
-      const every = ctx.config.sweepEveryMs;
-      await jobs.schedule("dispatch.sweep", "sweep-heartbeats", every.heartbeats, { kind: "heartbeats" });
-      await jobs.schedule("dispatch.sweep", "sweep-zombies", every.zombies, { kind: "zombies" });
-      await jobs.schedule("dispatch.sweep", "sweep-deadlines", every.deadlines, { kind: "deadlines" });
-      await jobs.schedule("dispatch.sweep", "sweep-reconcile", every.reconcile, { kind: "reconcile" });
-      await jobs.schedule("dispatch.sweep", "sweep-approvals", every.approvals ?? 5_000, {
-        kind: "approvals",
-      });
+      schedule = startSweepSchedule(ctx, sweep);
       unsubscribe = bus.subscribe((event) => {
         const type = (event as { type?: unknown }).type;
         if (typeof type === "string" && CAPACITY_EVENTS.has(type)) void requestPass().catch(logPassError);
@@ -137,11 +137,16 @@ export function createDispatcher(ctx: DispatcherContext): Dispatcher {
     async stop() {
       stopped = true;
       unsubscribe?.();
+      await schedule?.stop();
       await running?.catch(() => undefined);
     },
     requestPass,
     sweep,
     stats: () => ({ passes, assigned: assignedTotal }),
+    health() {
+      const sweepers = readSweeperStatus(ctx.database.db, Date.now());
+      return { status: sweepers.some((s) => s.overdue) ? "degraded" : "ok", sweepers };
+    },
   };
 
   function logPassError(err: unknown) {

@@ -12,6 +12,13 @@ import { DEFAULT_DISPATCHER_CONFIG, type DispatcherConfig } from "./context";
 export const DispatcherEnvSchema = z.object({
   ...MeshStorageEnvShape,
   ...LifecycleEnvShape,
+  /**
+   * Serve `GET /health` (each sweep's last run; 503 when one is overdue or Redis is down) on this
+   * port of 127.0.0.1; unset: no HTTP at all.
+   */
+  M3SHD_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Address for the health endpoint (default loopback). */
+  M3SHD_HEALTH_HOST: z.string().default("127.0.0.1"),
   /** Agent silent this long → offline, its tasks requeued. */
   M3SHD_OFFLINE_AFTER_MS: z.coerce.number().int().min(1000).default(90_000),
   /** Task assigned/running this long → requeued (or failed after max attempts). */

@@ -1,3 +1,4 @@
+import { createServer } from "node:http";
 import { join, resolve } from "node:path";
 import { openDatabase } from "@m3shd/db";
 import { createQueueRuntime } from "@m3shd/queue";
@@ -35,7 +36,33 @@ async function main() {
   await dispatcher.start();
   logger.info({ queue: queue.driver.kind }, "dispatcher running");
 
+  // Health for the orchestrator: the sweeps' records are in SQLite, so this answers the truth even
+  // right after a Redis flush.
+  const health =
+    env.M3SHD_HEALTH_PORT === undefined
+      ? null
+      : createServer((req, res) => {
+          void (async () => {
+            if (req.method !== "GET" || req.url !== "/health") {
+              res.writeHead(404, { "content-type": "application/json" });
+              res.end(JSON.stringify({ error: { code: "not_found", message: "GET /health only" } }));
+              return;
+            }
+            const report = dispatcher.health();
+            const redis = await queue.driver.ping();
+            const ok = report.status === "ok" && redis !== "down";
+            res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
+            res.end(JSON.stringify({ status: ok ? "ok" : "degraded", redis, sweepers: report.sweepers }));
+          })().catch((err: unknown) => {
+            logger.error({ err }, "health request failed");
+            res.destroy();
+          });
+        }).listen(env.M3SHD_HEALTH_PORT, env.M3SHD_HEALTH_HOST, () =>
+          logger.info({ port: env.M3SHD_HEALTH_PORT }, "dispatcher health listening"),
+        );
+
   onShutdown(logger, async () => {
+    health?.close();
     await dispatcher.stop();
     await queue.close();
     database.close();

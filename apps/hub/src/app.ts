@@ -1,4 +1,5 @@
-import { EVENT_TYPES, type MeshEvent, NotFoundError } from "@m3shd/protocol";
+import { EVENT_TYPES, M3shdError, type MeshEvent, NotFoundError } from "@m3shd/protocol";
+import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -51,6 +52,37 @@ export interface Hub {
   close(): void;
 }
 
+/** The security headers of every hub response (also sent by the server's parser-error handler). */
+export const SECURE_HEADERS_OPTIONS = {
+  contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"] },
+  strictTransportSecurity: "max-age=31536000; includeSubDomains",
+  xFrameOptions: "DENY",
+  xContentTypeOptions: "nosniff",
+  referrerPolicy: "strict-origin-when-cross-origin",
+  permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
+} satisfies Parameters<typeof secureHeaders>[0];
+
+/** A path segment that is `.` or `..`, written plainly or percent-encoded (`%2e`, `%2E.`, `.%2e` …). */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
+
+/**
+ * Refuses dot segments in the raw request path: `/api/agents/%2e%2e/memory/search` means one thing
+ * to whoever checks the path as sent and another once it is normalised (by the adapter's URL
+ * parsing, the memory client, any proxy). No route ever needs one, so a request that has one is
+ * refused at the edge, before routing.
+ */
+const refuseDotSegments: MiddlewareHandler = async (c, next) => {
+  // The raw request target as it came off the socket: by the time the adapter builds
+  // `c.req.url`, WHATWG URL parsing has already resolved `%2e%2e` against the path before it.
+  const incoming = (c.env as { incoming?: { url?: unknown } } | undefined)?.incoming?.url;
+  const target = typeof incoming === "string" ? incoming : new URL(c.req.url).pathname;
+  const end = target.search(/[?#]/);
+  const path = end < 0 ? target : target.slice(0, end);
+  if (DOT_SEGMENT.test(path))
+    throw new M3shdError("bad_request", "Dot segments are not allowed in the request path");
+  await next();
+};
+
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(EVENT_TYPES);
 
 /**
@@ -77,17 +109,8 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
 
   const app: HubApp = new Hono<HubEnv>();
   app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 64 }));
-  const headerOptions: Parameters<typeof secureHeaders>[0] = {
-    strictTransportSecurity: "max-age=31536000; includeSubDomains",
-    xFrameOptions: "DENY",
-    xContentTypeOptions: "nosniff",
-    referrerPolicy: "strict-origin-when-cross-origin",
-    permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
-  };
-  const apiHeaders = secureHeaders({
-    ...headerOptions,
-    contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"] },
-  });
+  const { contentSecurityPolicy: _apiCsp, ...headerOptions } = SECURE_HEADERS_OPTIONS;
+  const apiHeaders = secureHeaders(SECURE_HEADERS_OPTIONS);
   // Only the docs page (and its assets) gets the looser CSP Swagger UI needs; see routes/docs.ts.
   const docsHeaders = secureHeaders({ ...headerOptions, contentSecurityPolicy: undefined });
   app.use("*", async (c, next) => {
@@ -96,6 +119,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
     await docsHeaders(c, next);
     c.header("Content-Security-Policy", DOCS_CSP);
   });
+  app.use("*", refuseDotSegments);
   app.use("*", auditRequests(ctx));
   app.onError((err, c) => errorResponse(err, c, ctx.logger));
   app.notFound((c) =>

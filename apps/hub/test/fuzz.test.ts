@@ -1,5 +1,6 @@
 import { connect } from "node:net";
-import { upsertAgent } from "@m3shd/db";
+import { schema, upsertAgent } from "@m3shd/db";
+import { ErrorBodySchema } from "@m3shd/protocol";
 import { describe, expect, test } from "vitest";
 import { listRoutePermissions } from "../src/middleware/auth";
 import { serveHub } from "../src/server";
@@ -7,6 +8,7 @@ import {
   type CallOptions,
   MASTER,
   openSession,
+  SECURITY_HEADERS,
   setupPrincipals,
   startTestHub,
   type TestHub,
@@ -458,4 +460,141 @@ describe("fuzz", () => {
       await served.close();
     }
   });
+
+  test("parser-level errors, broken chunked bodies, deep nesting and dot segments: envelope, security headers, no 5xx", async () => {
+    const t = await startTestHub();
+    const served = await serveHub(t.hub, { host: "127.0.0.1", port: 0 });
+    const auth = `Authorization: Bearer ${MASTER}\r\n`;
+    try {
+      const cases: { name: string; raw: string; status: number }[] = [
+        { name: "garbage request line", raw: "GARBAGE\r\n\r\n", status: 400 },
+        {
+          name: "negative content-length",
+          raw: "GET /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+          status: 400,
+        },
+        {
+          name: "header without colon",
+          raw: "GET /api/health HTTP/1.1\r\nHost: x\r\nbroken\r\n\r\n",
+          status: 400,
+        },
+        {
+          name: "request line too long",
+          raw: `GET /${"a".repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+          status: 431,
+        },
+        {
+          name: "headers too large",
+          raw: `GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${"b".repeat(20_000)}\r\n\r\n`,
+          status: 431,
+        },
+        {
+          name: "malformed chunk size (authenticated write)",
+          raw: `POST /api/tasks HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n`,
+          status: 400,
+        },
+        {
+          name: "chunk longer than announced",
+          raw: `PUT /api/context/k HTTP/1.1\r\nHost: x\r\n${auth}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{"value":1}\r\n0\r\n\r\n`,
+          status: 400,
+        },
+        ...["%2e%2e", "%2E%2E", "%2e.", ".%2E", "%2e", ".."].map((seg) => ({
+          name: `dot segment ${seg}`,
+          raw: `GET /api/agents/${seg}/memory/search?q=x HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`,
+          status: 400,
+        })),
+      ];
+      for (const c of cases) {
+        const res = await rawRequest(served.port, c.raw);
+        expect(res.status, `${c.name}: ${res.head}`).toBe(c.status);
+        expectEnvelopeAndHeaders(res, c.name);
+      }
+
+      // ~2,000 levels deep (the fuzz finding on PUT /api/context/:key) and a little over the cap.
+      for (const depth of [2000, 65]) {
+        const body = `{"value":${"[".repeat(depth)}${"]".repeat(depth)}}`;
+        const res = await fetch(`${served.url}/api/context/deep`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+          body,
+        });
+        expect(res.status, `depth ${depth}`).toBe(413);
+        const env = ErrorBodySchema.parse(await res.json());
+        expect(env.error.code).toBe("payload_too_large");
+        expect(env.error.request_id).toBeTruthy();
+        for (const [k, v] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(k), k).toBe(v);
+      }
+      // Under the cap it is an ordinary value.
+      const ok = await fetch(`${served.url}/api/context/shallow`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${MASTER}`, "content-type": "application/json" },
+        body: `{"value":${"[".repeat(30)}${"]".repeat(30)}}`,
+      });
+      expect(ok.status).toBeLessThan(300);
+
+      // The broken bodies were the client's fault: no audit row says 500.
+      const rows = t.database.db.select().from(schema.auditLog).all();
+      expect(rows.filter((r) => / 5\d\d$/.test(r.action)).map((r) => r.action)).toEqual([]);
+      expect((await fetch(`${served.url}/api/health`)).status).toBe(200);
+    } finally {
+      await served.close();
+    }
+  }, 60_000);
 });
+
+interface RawResponse {
+  status: number;
+  head: string;
+  headers: Map<string, string>;
+  body: string;
+}
+
+/** Sends bytes on a fresh socket and reads the first response until the server closes. */
+function rawRequest(port: number, raw: string): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(port, "127.0.0.1", () => socket.write(raw));
+    socket.on("data", (d: Buffer) => chunks.push(d));
+    socket.on("error", () => undefined); // a reset after the answer is fine; the answer is what counts
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on("close", () => {
+      const text = Buffer.concat(chunks).toString("utf8");
+      const split = text.indexOf("\r\n\r\n");
+      if (split < 0)
+        return reject(new Error(`no HTTP response to ${raw.slice(0, 80)}: ${JSON.stringify(text)}`));
+      const head = text.slice(0, split);
+      const [statusLine, ...lines] = head.split("\r\n");
+      const headers = new Map<string, string>();
+      for (const line of lines) {
+        const i = line.indexOf(":");
+        headers.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
+      }
+      let body = text.slice(split + 4);
+      if (headers.get("transfer-encoding") === "chunked") body = dechunk(body);
+      const contentLength = Number(headers.get("content-length"));
+      if (Number.isFinite(contentLength) && contentLength >= 0)
+        body = Buffer.from(body).subarray(0, contentLength).toString();
+      resolve({ status: Number(statusLine?.split(" ")[1]), head, headers, body });
+    });
+  });
+}
+
+function dechunk(body: string): string {
+  let out = "";
+  let rest = body;
+  for (;;) {
+    const nl = rest.indexOf("\r\n");
+    const size = Number.parseInt(rest.slice(0, nl), 16);
+    if (!size) return out;
+    out += rest.slice(nl + 2, nl + 2 + size);
+    rest = rest.slice(nl + 2 + size + 2);
+  }
+}
+
+function expectEnvelopeAndHeaders(res: RawResponse, name: string) {
+  expect(res.headers.get("content-type"), name).toMatch(/^application\/json/);
+  const env = ErrorBodySchema.parse(JSON.parse(res.body));
+  expect(env.error.request_id, name).toBeTruthy();
+  expect(res.headers.get("x-request-id"), name).toBe(env.error.request_id);
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(k), `${name}: ${k}`).toBe(v);
+}

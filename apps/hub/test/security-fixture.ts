@@ -61,7 +61,7 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     memory: { client: createInProcessMemoryClient(memoryService), topK: 5, charBudget: 2000 },
     database,
     queue,
-    logger: pino({ level: "silent" }),
+    logger: pino({ level: process.env.M3SHD_TEST_LOG ?? "silent" }),
     now: () => clock.now,
     startedAt: clock.now,
     config: {

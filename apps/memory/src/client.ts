@@ -30,7 +30,7 @@ export interface MemoryClient {
    * the caller, with the caller's principal attached. Answers 503 (protocol envelope) when the
    * service is down, 404 for any other path, 413 for a body over the memory API's limit.
    */
-  forward(request: Request, principal: PrincipalLike): Promise<Response>;
+  forward(request: Request, principal: PrincipalLike, requestId?: string): Promise<Response>;
   /** Whether the service answers. */
   health(): Promise<"ok" | "unavailable">;
 }
@@ -39,7 +39,10 @@ const FORWARDABLE = /^\/api\/(agents\/[^/]+\/memory(\/.*)?|memory\/.+)$/;
 
 function envelope(error: unknown, status: number, requestId?: string | null): Response {
   const body: ErrorBody = toErrorBody(error, requestId ?? undefined);
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  // A refused body is left unread: close, or its tail would be read as the next request.
+  if (status === 413) headers.connection = "close";
+  return new Response(JSON.stringify(body), { status, headers });
 }
 
 /** Reads a request body up to `max` bytes; null when it is larger. */
@@ -69,9 +72,11 @@ async function prepareForward(
   principal: PrincipalLike,
   baseUrl: string,
   serviceToken: string,
+  /** The caller's request id (the hub's), else the request's own `X-Request-Id`. */
+  callerRequestId?: string,
 ): Promise<Request | Response> {
   const url = new URL(request.url);
-  const requestId = request.headers.get("x-request-id");
+  const requestId = callerRequestId ?? request.headers.get("x-request-id");
   if (!FORWARDABLE.test(url.pathname)) {
     return envelope(new NotFoundError("route", `${request.method} ${url.pathname}`), 404, requestId);
   }
@@ -121,8 +126,14 @@ export function createInProcessMemoryClient(
         return { status: "unavailable", reason: err instanceof Error ? err.message : "recall failed" };
       }
     },
-    async forward(request, principal) {
-      const prepared = await prepareForward(request, principal, "http://memory.internal", serviceToken);
+    async forward(request, principal, requestId) {
+      const prepared = await prepareForward(
+        request,
+        principal,
+        "http://memory.internal",
+        serviceToken,
+        requestId,
+      );
       if (prepared instanceof Response) return prepared;
       return app.fetch(prepared);
     },
@@ -204,8 +215,8 @@ export function createHttpMemoryClient(options: HttpMemoryClientOptions): Memory
         return { status: "unavailable", reason: "malformed recall response" };
       }
     },
-    async forward(request, principal) {
-      const prepared = await prepareForward(request, principal, baseUrl, options.serviceToken);
+    async forward(request, principal, requestId) {
+      const prepared = await prepareForward(request, principal, baseUrl, options.serviceToken, requestId);
       if (prepared instanceof Response) return prepared;
       try {
         const response = await doFetch(prepared, { signal: AbortSignal.timeout(forwardTimeoutMs) });
@@ -218,7 +229,7 @@ export function createHttpMemoryClient(options: HttpMemoryClientOptions): Memory
         return envelope(
           new UnavailableError("Memory service unavailable"),
           503,
-          request.headers.get("x-request-id"),
+          requestId ?? request.headers.get("x-request-id"),
         );
       }
     },

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 
@@ -125,7 +125,11 @@ export interface OpenMemoryDatabaseOptions {
 export function openMemoryDatabase(options: OpenMemoryDatabaseOptions): Sqlite {
   const isMemory = options.path === ":memory:";
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  if (!isMemory) mkdirSync(dirname(resolve(options.path)), { recursive: true, mode: 0o700 });
+  if (!isMemory) {
+    mkdirSync(dirname(resolve(options.path)), { recursive: true, mode: 0o700 });
+    // Created 0600 before SQLite opens it: no window in which a new file is world-readable.
+    closeSync(openSync(options.path, "a", 0o600));
+  }
   const db = new BetterSqlite3(options.path, { timeout: busyTimeoutMs });
   try {
     // Owner-only, before the WAL exists: SQLite gives -wal and -shm the main file's permissions.

@@ -193,16 +193,53 @@ describe("loadWorkerConfig", () => {
       "--slots",
       "0",
     ]);
-    expect(err.message).toContain("hub:");
-    expect(err.message).toContain("id:");
-    expect(err.message).toContain("slots:");
-    expect(err.message).toContain("provider.apiKey:");
-    expect(err.message).toContain("provider.model:");
+    expect(err.message).toContain("--hub / M3SHD_HUB (hub):");
+    expect(err.message).toContain("--id / M3SHD_AGENT_ID (id):");
+    expect(err.message).toContain("--slots / M3SHD_SLOTS (slots):");
+    expect(err.message).toContain("ANTHROPIC_API_KEY or M3SHD_PROVIDER_API_KEY (provider.apiKey):");
+    expect(err.message).toContain("--model / M3SHD_MODEL (provider.model):");
     expect(err.message).not.toContain(TOKEN);
     const long = "x".repeat(600);
     expect(
       configError([...base.slice(0, 2), "--token", long, "--id", "a", "--provider", "jobs"]).message,
     ).not.toContain(long);
+  });
+
+  it("names the flag and environment variable of every bad setting, and each provider's key variable", () => {
+    const base2 = ["--hub", "http://h", "--id", "a"];
+    const env = { M3SHD_TOKEN: TOKEN };
+    const openai = configError(
+      [...base2, "--provider", "openai", "--model", "m", "--capabilities", "c"],
+      env,
+    );
+    expect(openai.message).toMatch(/^ {2}OPENAI_API_KEY or M3SHD_PROVIDER_API_KEY \(provider\.apiKey\): /m);
+    const grok = configError([...base2, "--provider", "grok", "--model", "m", "--capabilities", "c"], env);
+    expect(grok.message).toContain("XAI_API_KEY or M3SHD_PROVIDER_API_KEY (provider.apiKey):");
+    const url = configError(
+      [
+        ...base2,
+        "--provider",
+        "openai-compatible",
+        "--model",
+        "m",
+        "--capabilities",
+        "c",
+        "--base-url",
+        "not a url",
+      ],
+      env,
+    );
+    expect(url.message).toMatch(/--base-url \/ M3SHD_BASE_URL \(provider\.baseURL\)/);
+    const load = configError([...base2, "--provider", "jobs", "--max-load=-1"], env);
+    expect(load.message).toContain("--max-load / M3SHD_MAX_LOAD (maxLoad):");
+    // From the environment it reads the same: the operator sees both names.
+    const fromEnv = configError([], {
+      ...env,
+      M3SHD_HUB: "ftp://x",
+      M3SHD_AGENT_ID: "a",
+      M3SHD_PROVIDER: "jobs",
+    });
+    expect(fromEnv.message).toContain("--hub / M3SHD_HUB (hub):");
   });
 
   it("rejects unknown flags and non-numeric numbers clearly", () => {

@@ -95,14 +95,78 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates a merged config object, throwing a `ConfigError` that names paths, never values. */
-export function parseWorkerConfig(input: unknown): WorkerConfig {
+/**
+ * Validates a merged config object, throwing a `ConfigError` that names paths, never values.
+ * `describe` turns a config path into where the operator sets it (`--model / M3SHD_MODEL`), so
+ * the message says what to fix rather than the schema's internal name.
+ */
+export function parseWorkerConfig(
+  input: unknown,
+  describe: (path: string) => string | undefined = () => undefined,
+): WorkerConfig {
   const parsed = WorkerConfigSchema.safeParse(input);
   if (parsed.success) return parsed.data;
-  const lines = parsed.error.issues.map(
-    (issue) => `  ${issue.path.join(".") || "(config)"}: ${issue.message}`,
-  );
+  const lines = parsed.error.issues.map((issue) => {
+    const path = issue.path.join(".");
+    const where = path ? describe(path) : undefined;
+    return `  ${where ? `${where} (${path})` : path || "(config)"}: ${issue.message}`;
+  });
   throw new ConfigError(`Invalid worker configuration:\n${lines.join("\n")}`);
+}
+
+/** Config path → the option that sets it (the rest come only from the config file). */
+const OPTION_OF_PATH: Readonly<Record<string, OptionName>> = {
+  hub: "hub",
+  token: "token",
+  id: "id",
+  name: "name",
+  machine: "machine",
+  capabilities: "capabilities",
+  slots: "slots",
+  maxLoad: "max-load",
+  taskTimeoutMs: "task-timeout",
+  shutdownGraceMs: "shutdown-grace",
+  heartbeatIntervalMs: "heartbeat",
+  pollWaitSeconds: "poll-wait",
+  hubRetryMaxMs: "hub-retry-max",
+  spoolDir: "spool-dir",
+  logLevel: "log-level",
+  "provider.kind": "provider",
+  "provider.model": "model",
+  "provider.baseURL": "base-url",
+  "provider.api": "api",
+  "provider.maxTokens": "max-tokens",
+  "provider.temperature": "temperature",
+  "provider.system": "system",
+  "provider.timeoutMs": "provider-timeout",
+  "provider.command": "cli-command",
+  "provider.args": "cli-arg",
+};
+
+/** The environment variables an API key is read from, for a provider kind. */
+function apiKeyVariables(kind: unknown): string {
+  const vendor =
+    kind === "anthropic"
+      ? "ANTHROPIC_API_KEY"
+      : kind === "openai"
+        ? "OPENAI_API_KEY"
+        : kind === "grok"
+          ? "XAI_API_KEY"
+          : null;
+  return vendor ? `${vendor} or M3SHD_PROVIDER_API_KEY` : "M3SHD_PROVIDER_API_KEY";
+}
+
+/** Where a config path is set: `--flag / ENV_VAR`; the API key names its variables (no flag). */
+function describeConfigPath(path: string, providerKind: unknown): string | undefined {
+  const top = path
+    .split(".")
+    .slice(0, path.startsWith("provider.") ? 2 : 1)
+    .join(".");
+  if (top === "provider.apiKey") return apiKeyVariables(providerKind);
+  const name = OPTION_OF_PATH[top];
+  if (!name) return undefined;
+  const option = CLI_OPTIONS[name];
+  return "env" in option ? `--${name} / ${option.env}` : `--${name}`;
 }
 
 /** `90s`, `5m`, `1h`, `250ms`, or a bare number of seconds → milliseconds. */
@@ -357,7 +421,8 @@ export function loadWorkerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       "Invalid worker configuration:\n  provider: required (--provider or M3SHD_PROVIDER)",
     );
   }
-  return { kind: "run", config: parseWorkerConfig(merged) };
+  const kind = merged.provider.kind;
+  return { kind: "run", config: parseWorkerConfig(merged, (path) => describeConfigPath(path, kind)) };
 }
 
 /** The help text. */

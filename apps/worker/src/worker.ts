@@ -183,6 +183,10 @@ export async function startWorker(
   let draining: Promise<void> | null = null;
   let drainAgain = false;
   let loadHigh = false;
+  /** Failed long-polls in a row; the poll loop naps `reconnectDelay(pollFailures)` after each. */
+  let pollFailures = 0;
+  /** The poll loop is napping in its failure backoff (not for slots, load or a pause). */
+  let pollBackingOff = false;
 
   let resolveRegistered: (agent: Agent) => void = () => undefined;
   let rejectRegistered: (err: unknown) => void = () => undefined;
@@ -304,15 +308,26 @@ export async function startWorker(
 
   async function beat(): Promise<void> {
     try {
+      const load = Math.max(0, readLoad());
       const acks = [...cancelAcks].slice(0, LIMITS.cancelledNoticesMax);
+      // Over the ceiling the poll loop stops asking for work; the flag tells the dispatcher to stop
+      // assigning it too (else tasks sit `assigned` here until the zombie sweep). Sent only with
+      // `--max-load`, so a worker without it still talks to hubs that predate the field.
       const res = await hub.heartbeat({
         active_tasks: active.size,
-        load_avg: Math.max(0, readLoad()),
+        load_avg: load,
         ...(acks.length > 0 ? { cancelled_ack: acks } : {}),
+        ...(config.maxLoad !== undefined ? { draining: load > config.maxLoad } : {}),
       });
       for (const id of acks) cancelAcks.delete(id);
       hubUp();
       stopCancelled(res.cancelled);
+      // The hub answers again (it restarted): a poll loop asleep in its backoff — seconds, after
+      // a long outage — polls now instead of idling while work waits for it.
+      if (pollBackingOff) {
+        pollFailures = 0;
+        wake();
+      }
     } catch (err) {
       if (isHubStatus(err, 404)) {
         await reRegister();
@@ -347,8 +362,17 @@ export async function startWorker(
     }
   }
 
+  /** Naps in the poll loop's failure backoff; a successful heartbeat cuts it short. */
+  async function backOff(): Promise<void> {
+    pollBackingOff = true;
+    try {
+      await nap(reconnectDelay(pollFailures));
+    } finally {
+      pollBackingOff = false;
+    }
+  }
+
   async function pollLoop(): Promise<void> {
-    let failures = 0;
     while (!stopping) {
       if (active.size >= config.slots) {
         await nap(60_000);
@@ -374,7 +398,7 @@ export async function startWorker(
       pollController = new AbortController();
       try {
         const claim = await hub.nextTask(config.pollWaitSeconds, pollController.signal);
-        failures = 0;
+        pollFailures = 0;
         hubUp();
         if (!claim) continue;
         if (stopping) {
@@ -385,18 +409,18 @@ export async function startWorker(
         startExecution(claim);
       } catch (err) {
         if (stopping) break;
-        failures++;
+        pollFailures++;
         if (isHubStatus(err, 404)) {
           await reRegister();
         } else if (isTransientHubError(err)) {
           hubDown(err);
-          await nap(reconnectDelay(failures));
+          await backOff();
         } else if (isFatalAuth(err)) {
           fail(err);
           return;
         } else {
           log.error({ err: (err as Error).message }, "long-poll failed");
-          await nap(reconnectDelay(failures));
+          await backOff();
         }
       } finally {
         pollController = null;
@@ -556,10 +580,10 @@ export async function startWorker(
           config.failureBackoffMs * 2 ** (stats.consecutiveFailures - config.failureThreshold),
         );
         stats.pausedUntil = Date.now() + pause;
-        // An escalation would be raised here; the hub has no escalations API yet.
+        // The hub raises the escalation itself from the same consecutive failures.
         log.warn(
           { consecutive_failures: stats.consecutiveFailures, pause_ms: pause },
-          "repeated task failures: pausing before taking more work (no escalations API on the hub yet)",
+          "repeated task failures: pausing before taking more work",
         );
       }
     }

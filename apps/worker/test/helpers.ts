@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -45,12 +45,12 @@ export interface TestMesh {
 /** A whole mesh (hub + dispatcher) in this process, on an ephemeral port, torn down after the test. */
 export async function testMesh(
   mode: Mode,
-  options: { dispatcher?: DispatcherConfig } = {},
+  options: { dispatcher?: DispatcherConfig; redisUrl?: string } = {},
 ): Promise<TestMesh> {
   const dataDirs = [mkdtempSync(join(tmpdir(), "m3shd-worker-e2e-"))];
   const dataDir = dataDirs[0] as string;
   const prefix = `m3shd-worker-test-${randomUUID()}`;
-  const redisUrl = mode === "redis" ? REDIS_URL : undefined;
+  const redisUrl = mode === "redis" ? (options.redisUrl ?? REDIS_URL) : undefined;
   const boot = (port: number, dir = dataDir) =>
     startMesh({
       dataDir: dir,
@@ -378,7 +378,7 @@ function parseResp(buf: Buffer, start: number): [Resp, number] | null {
   throw new Error(`unexpected RESP type ${type}`);
 }
 
-async function redisCall(url: string, command: string[]): Promise<Resp> {
+export async function redisCall(url: string, command: string[]): Promise<Resp> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port || 6379), hostname || "127.0.0.1");
@@ -408,4 +408,32 @@ export async function dropRedisPrefix(url: string, prefix: string): Promise<void
     cursor = reply[0];
     if (reply[1].length > 0) await redisCall(url, ["DEL", ...reply[1]]);
   } while (cursor !== "0");
+}
+
+/** A private `redis-server` on its own port, so a FLUSHALL hurts no other test. Killed after the test. */
+export async function privateRedis(): Promise<{ url: string }> {
+  const port = await new Promise<number>((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      srv.close(() => (addr && typeof addr === "object" ? resolve(addr.port) : reject(new Error("no port"))));
+    });
+  });
+  const proc = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: "ignore" },
+  );
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  onTestFinished(async () => {
+    proc.kill("SIGKILL");
+    await exited;
+  });
+  const url = `redis://127.0.0.1:${port}`;
+  await until(
+    async () => (await redisCall(url, ["PING"]).catch(() => "")) === "PONG",
+    10_000,
+    "private redis",
+  );
+  return { url };
 }

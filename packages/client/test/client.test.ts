@@ -58,15 +58,19 @@ describe("typed calls against a real hub", () => {
     expect(claim?.task.id).toBe(body.task.id);
     expect(claim?.task.status).toBe("running");
     const id = body.task.id;
-    const chunk = await worker.tasks.stream({ params: { id }, body: { content: "echo", seq: 0 } });
-    expect(chunk.body).toEqual({ seq: 0, duplicate: false });
-    const again = await worker.tasks.stream({ params: { id }, body: { content: "echo", seq: 0 } });
+    const attempt = claim?.attempt ?? 1;
+    const chunk = await worker.tasks.stream({ params: { id }, body: { content: "echo", seq: 0, attempt } });
+    expect(chunk.body).toMatchObject({ seq: 0, duplicate: false });
+    const again = await worker.tasks.stream({ params: { id }, body: { content: "echo", seq: 0, attempt } });
     expect(again.body.duplicate).toBe(true);
-    const done = await worker.tasks.complete({ params: { id }, body: { status: "done", output: "echo me" } });
+    const done = await worker.tasks.complete({
+      params: { id },
+      body: { status: "done", output: "echo me", attempt },
+    });
     expect(done.body).toMatchObject({ replayed: false, task: { status: "done", output: "echo me" } });
     const replay = await worker.tasks.complete({
       params: { id },
-      body: { status: "done", output: "echo me" },
+      body: { status: "done", output: "echo me", attempt },
     });
     expect(replay.body.replayed).toBe(true);
     const chunks = await operator.tasks.chunks({ params: { id } });
@@ -109,7 +113,7 @@ describe("typed calls against a real hub", () => {
     const refused = await client.tasks
       .complete({
         params: { id: body.task.id },
-        body: { status: "done", output: "x" },
+        body: { status: "done", output: "x", attempt: 1 },
         headers: { "x-m3shd-agent": "w" },
       })
       .catch((e: unknown) => e);

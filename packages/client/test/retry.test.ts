@@ -119,7 +119,7 @@ describe("retries against a real HTTP server", () => {
     });
     const client = createClient({ baseUrl: server.url, retry: { baseDelayMs: 5 } });
     const post = await client.tasks
-      .stream({ params: { id: TASK.id }, body: { content: "x", seq: 0 } })
+      .stream({ params: { id: TASK.id }, body: { content: "x", seq: 0, attempt: 1 } })
       .catch((e: unknown) => e);
     expect(post).toBeInstanceOf(HubUnreachableError);
     expect(server.requests).toHaveLength(1);
@@ -130,7 +130,7 @@ describe("retries against a real HTTP server", () => {
     answerFrom = server.requests.length + 1; // the next one fails, the retry succeeds
     const ok = await client.tasks.stream({
       params: { id: TASK.id },
-      body: { content: "x", seq: 0 },
+      body: { content: "x", seq: 0, attempt: 1 },
       idempotent: true,
     });
     expect(ok.body.duplicate).toBe(true);

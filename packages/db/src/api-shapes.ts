@@ -139,5 +139,6 @@ export function toApiAgent(row: AgentRow, live: { activeTasks: number; lastSeen:
     last_seen_at: Math.max(live.lastSeen ?? 0, row.lastSeenAt ?? 0) || null,
     registered_at: row.registeredAt,
     meta: row.meta ?? {},
+    draining: row.draining,
   };
 }

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect } from "vitest";
 import { openDatabase } from "./connection";
@@ -25,6 +25,29 @@ describe("openDatabase", () => {
     const opened = openDatabase({ path });
     expect(existsSync(path)).toBe(true);
     opened.close();
+  });
+
+  dbTest("creates the data dir 0700 and the file, WAL and SHM 0600 whatever the umask", ({ dbDir }) => {
+    const previous = process.umask(0o022);
+    try {
+      const dir = join(dbDir, "data");
+      const path = join(dir, "m3shd.db");
+      const opened = openDatabase({ path });
+      opened.sqlite.prepare("INSERT INTO context (key, value, set_by) VALUES ('k', '1', 't')").run();
+      const mode = (p: string) => statSync(p).mode & 0o777;
+      expect(mode(dir)).toBe(0o700);
+      expect(mode(path)).toBe(0o600);
+      expect(mode(`${path}-wal`)).toBe(0o600);
+      expect(mode(`${path}-shm`)).toBe(0o600);
+      opened.close();
+      // A file left world-readable by an older version is tightened on open.
+      const old = join(dbDir, "old.db");
+      writeFileSync(old, "", { mode: 0o644 });
+      openDatabase({ path: old }).close();
+      expect(mode(old)).toBe(0o600);
+    } finally {
+      process.umask(previous);
+    }
   });
 
   dbTest("can skip migrations", ({ dbDir }) => {

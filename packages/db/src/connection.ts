@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
@@ -30,6 +30,25 @@ export interface OpenedDatabase {
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
+/**
+ * The database holds token hashes, sealed secrets and every prompt: a directory we create is 0700
+ * and the file 0600 before SQLite opens it. SQLite creates `-wal` and `-shm` with the main file's
+ * mode, so they inherit 0600; files left 0644 by an older version are tightened here too.
+ */
+function prepareDatabaseFile(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (!existsSync(path)) closeSync(openSync(path, "a", 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+    } catch (err) {
+      // Absent (no WAL yet) or not ours to change (a file shared read-only): SQLite decides.
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT" && (err as NodeJS.ErrnoException).code !== "EPERM")
+        throw err;
+    }
+  }
+}
+
 /** Open (creating if needed) an SQLite database with the mesh's pragmas, and migrate it. */
 export function openDatabase(options: OpenDatabaseOptions): OpenedDatabase {
   const isMemory = options.path === ":memory:";
@@ -38,7 +57,7 @@ export function openDatabase(options: OpenDatabaseOptions): OpenedDatabase {
   if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new RangeError(`busyTimeoutMs must be a non-negative integer, got ${busyTimeoutMs}`);
   }
-  if (!isMemory && !readonly) mkdirSync(dirname(resolve(options.path)), { recursive: true });
+  if (!isMemory && !readonly) prepareDatabaseFile(resolve(options.path));
 
   const sqlite = new BetterSqlite3(options.path, {
     readonly,

@@ -26,11 +26,13 @@ const EXPECTED_TABLES = [
   "messages",
   "peer_hubs",
   "provenance_links",
+  "rate_limits",
   "sessions",
   "task_chunks",
   "task_deps",
   "task_templates",
   "tasks",
+  "sweeper_runs",
   "users",
   "webhooks",
 ];

@@ -59,6 +59,11 @@ export const AgentSchema = z.object({
   /** First registration (ms); re-registering keeps it. */
   registered_at: EpochMsSchema,
   meta: z.record(z.string(), z.unknown()),
+  /**
+   * The worker's last heartbeat said it takes no new work (over its load ceiling). Optional on the
+   * wire so clients still read agents from hubs that predate it.
+   */
+  draining: z.boolean().optional(),
 });
 export type Agent = z.infer<typeof AgentSchema>;
 
@@ -93,6 +98,11 @@ export const HeartbeatBodySchema = z.strictObject({
    * run): the hub stops listing them.
    */
   cancelled_ack: z.array(TaskIdSchema).max(LIMITS.cancelledNoticesMax).optional(),
+  /**
+   * The worker takes no new work now (over its `--max-load` ceiling): the dispatcher assigns it
+   * nothing until a heartbeat says `false`. Absent: unchanged.
+   */
+  draining: z.boolean().optional(),
 });
 export type HeartbeatBody = z.infer<typeof HeartbeatBodySchema>;
 

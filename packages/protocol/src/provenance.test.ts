@@ -60,6 +60,15 @@ describe("HealthResponseSchema", () => {
       queue: { driver: "memory", redis: "n/a" },
       version: "0.1.0",
       uptime_s: 12.5,
+      sweepers: [
+        {
+          kind: "heartbeats",
+          last_run_at: 1_700_000_000_000,
+          every_ms: 5000,
+          overdue: false,
+          last_error: null,
+        },
+      ],
     };
     expect(HealthResponseSchema.parse(embedded)).toEqual(embedded);
     expect(
@@ -71,6 +80,12 @@ describe("HealthResponseSchema", () => {
     ).toBe(true);
     expect(
       HealthResponseSchema.safeParse({ ...embedded, queue: { driver: "kafka", redis: "ok" } }).success,
+    ).toBe(false);
+    expect(
+      HealthResponseSchema.safeParse({
+        ...embedded,
+        sweepers: [{ kind: "nope", last_run_at: null, every_ms: 1, overdue: true, last_error: null }],
+      }).success,
     ).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { PERMISSIONS, PermissionSchema, UserRoleSchema } from "./enums";
-import { AgentIdSchema, EpochMsSchema, prefixedIdSchema, Sha256HexSchema } from "./ids";
+import { AgentIdSchema, CapabilitySchema, EpochMsSchema, prefixedIdSchema, Sha256HexSchema } from "./ids";
 import { LIMITS } from "./limits";
 import { RolePresetSchema } from "./roles";
 
@@ -24,6 +24,15 @@ export const MintAgentTokenBodySchema = z.strictObject({
   role: RolePresetSchema.optional(),
   /** Explicit permissions. Neither `role` nor `permissions`: an empty set, which grants nothing. */
   permissions: PermissionListSchema.optional(),
+  /**
+   * The capabilities the agent may register with under this token: registering beyond them is
+   * 403 and the dispatcher never assigns it work outside them. Omitted: unbound (any capability).
+   */
+  capabilities: z
+    .array(CapabilitySchema)
+    .max(LIMITS.capabilitiesMax)
+    .refine((list) => new Set(list).size === list.length, "capabilities must be unique")
+    .optional(),
 });
 export type MintAgentTokenBody = z.infer<typeof MintAgentTokenBodySchema>;
 
@@ -33,6 +42,8 @@ export const AgentTokenSchema = z.object({
   /** Non-secret start of the token, to tell tokens apart. */
   prefix: z.string(),
   permissions: z.array(PermissionSchema),
+  /** Capabilities the token's agent may serve; null: unbound. */
+  capabilities: z.array(CapabilitySchema).nullable(),
   created_by: z.string().nullable(),
   created_at: EpochMsSchema,
   last_used_at: nullableEpoch,

@@ -7,4 +7,4 @@ export {
   registerRoute,
 } from "./route";
 export { loadOrCreateSecret } from "./secret-file";
-export { jsonBody, pathParams, queryParams } from "./validate";
+export { jsonBody, jsonNestingDepth, MAX_JSON_DEPTH, pathParams, queryParams } from "./validate";

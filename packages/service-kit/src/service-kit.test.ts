@@ -5,7 +5,15 @@ import { isM3shdError, toErrorBody } from "@m3shd/protocol";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { envFlag, jsonBody, loadOrCreateSecret, parseEnv, queryParams } from "./index";
+import {
+  envFlag,
+  jsonBody,
+  jsonNestingDepth,
+  loadOrCreateSecret,
+  MAX_JSON_DEPTH,
+  parseEnv,
+  queryParams,
+} from "./index";
 
 function app() {
   const a = new Hono();
@@ -37,6 +45,24 @@ describe("jsonBody", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
     // The unread rest of the body must not be taken for the next request on a keep-alive socket.
     expect(res.headers.get("connection")).toBe("close");
+  });
+
+  it("refuses JSON nested deeper than the cap with a 413 envelope, counting only brackets outside strings", async () => {
+    expect(jsonNestingDepth('{"a":[1,{"b":[]}]}')).toBe(4);
+    expect(jsonNestingDepth('{"a":"[[[[{{{{\\"]]"}')).toBe(1);
+    const deep = (n: number) => `{"n":1,"x":${"[".repeat(n)}${"]".repeat(n)}}`;
+    const big = () =>
+      new Hono()
+        .onError((err, c) => c.json(toErrorBody(err), (isM3shdError(err) ? err.status : 500) as 400))
+        .post("/x", ...jsonBody(z.object({ n: z.int() }).passthrough(), 1 << 20), (c) =>
+          c.json({ ok: true }),
+        );
+    const send = (body: string) =>
+      big().request("/x", { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect((await send(deep(MAX_JSON_DEPTH - 1))).status).toBe(200);
+    const refused = await send(deep(5000));
+    expect(refused.status).toBe(413);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
   });
 
   it("validates query strings with a 422", async () => {

@@ -16,6 +16,11 @@ export interface Principal {
   permissions: ReadonlySet<Permission>;
   /** The agent a token is scoped to; null for principals that may act for any agent. */
   agentId: string | null;
+  /**
+   * Agent tokens bound to capabilities: the only ones the agent may register with. Null or absent:
+   * unbound (master token, unbound agent tokens).
+   */
+  capabilities?: readonly string[] | null;
   /** Id of the credential row (agent token, API key) or the session's id hash; absent for master. */
   credentialId?: string;
   /**

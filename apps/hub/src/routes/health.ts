@@ -1,9 +1,10 @@
-import { type HealthResponse, healthRoute } from "@m3shd/protocol";
+import { readSweeperStatus } from "@m3shd/db";
+import { type HealthResponse, healthRoute, type SweeperStatus } from "@m3shd/protocol";
 import { sql } from "drizzle-orm";
 import type { HubApp, RouteDeps } from "../types";
 import { handle } from "./define";
 
-/** `GET /api/health` — unauthenticated: database, queue driver and Redis reachability. */
+/** `GET /api/health` — unauthenticated: database, queue driver, Redis reachability and each dispatcher sweep's last run. */
 export function registerHealthRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
   handle(app, healthRoute, authenticate, async () => {
     let db: "ok" | "down" = "ok";
@@ -13,12 +14,23 @@ export function registerHealthRoutes(app: HubApp, { ctx, authenticate }: RouteDe
       db = "down";
     }
     const redis = await ctx.queue.driver.ping();
+    // Sweeps are recorded in the database by whichever dispatcher ran them (in this process or
+    // another one in split mode); wall clock, like the timers that drive them.
+    let sweepers: SweeperStatus[] = [];
+    if (db === "ok") {
+      try {
+        sweepers = readSweeperStatus(ctx.database.db, Date.now());
+      } catch {
+        db = "down";
+      }
+    }
     const body: HealthResponse = {
-      status: db === "ok" && redis !== "down" ? "ok" : "degraded",
+      status: db === "ok" && redis !== "down" && !sweepers.some((s) => s.overdue) ? "ok" : "degraded",
       db,
       queue: { driver: ctx.queue.driver.kind, redis },
       version: ctx.config.version,
       uptime_s: Math.floor((ctx.now() - ctx.startedAt) / 1000),
+      sweepers,
     };
     return body.status === "ok" ? { status: 200, body } : { status: 503, body };
   });

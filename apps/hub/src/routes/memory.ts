@@ -13,7 +13,15 @@ import { handleForward } from "./define";
 export function registerMemoryRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
   const forward = async (c: Context) => {
     if (!ctx.memory) throw new UnavailableError("The memory service is not configured on this hub");
-    return ctx.memory.client.forward(c.req.raw, principalOf(c));
+    // The hub's request id goes along: the memory service's envelopes (and the proxy's own 413,
+    // 404 and 503) carry the id the client sees in `X-Request-Id`.
+    const requestId = c.get("requestId");
+    const res = await ctx.memory.client.forward(c.req.raw, principalOf(c), requestId);
+    // A returned Response does not pick up headers set on the context before it: copy it so the
+    // id is on the answer too.
+    const out = new Response(res.body, res);
+    out.headers.set("X-Request-Id", requestId);
+    return out;
   };
   for (const route of MEMORY_API_ROUTES) handleForward(app, route, authenticate, forward);
 }

@@ -1,5 +1,5 @@
 import { heartbeatRoute, LIMITS, NotFoundError, nextTaskRoute, registerAgentRoute } from "@m3shd/protocol";
-import { actingAgent } from "../middleware/auth";
+import { actingAgent, principalOf } from "../middleware/auth";
 import { heartbeat, registerAgent, touchAgent } from "../services/agents";
 import { claimNextTask } from "../services/tasks";
 import type { HubApp, RouteDeps } from "../types";
@@ -9,7 +9,8 @@ import { handle } from "./define";
 export function registerWorkerRoutes(app: HubApp, { ctx, authenticate, waiters }: RouteDeps) {
   handle(app, registerAgentRoute, authenticate, async (c, { params, body }) => {
     const agentId = actingAgent(c, params.id) as string;
-    return { status: 200, body: { agent: await registerAgent(ctx, agentId, body) } };
+    const allowed = principalOf(c).capabilities ?? null;
+    return { status: 200, body: { agent: await registerAgent(ctx, agentId, body, allowed) } };
   });
 
   handle(app, heartbeatRoute, authenticate, async (c, { params, body }) => {

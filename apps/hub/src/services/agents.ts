@@ -12,6 +12,7 @@ import {
 } from "@m3shd/db";
 import {
   type Agent,
+  ForbiddenError,
   type HeartbeatBody,
   type HeartbeatResponse,
   LIMITS,
@@ -48,7 +49,23 @@ export async function listAgents(ctx: HubContext): Promise<Agent[]> {
  * `POST /api/agents/:id/register`: idempotent. A new agent, or one coming back from `offline`, is
  * announced with `agent_online` — the dispatcher listens for it and retries queued work.
  */
-export async function registerAgent(ctx: HubContext, id: string, body: RegisterAgentBody): Promise<Agent> {
+export async function registerAgent(
+  ctx: HubContext,
+  id: string,
+  body: RegisterAgentBody,
+  /** The registering credential's capability binding (an agent token's); null: unbound. */
+  allowed: readonly string[] | null = null,
+): Promise<Agent> {
+  // A token bound to capabilities cannot widen them by re-registering: that is what stops a leaked
+  // worker token from being used to pull work of every other kind.
+  if (allowed) {
+    const beyond = body.capabilities.filter((c) => !allowed.includes(c));
+    if (beyond.length > 0)
+      throw new ForbiddenError(`This token may not register capabilities: ${beyond.join(", ")}`, {
+        capabilities: beyond,
+        allowed,
+      });
+  }
   const now = ctx.now();
   const before = dbGetAgent(ctx.database.db, id);
   const active = countActiveTasksByAgent(ctx.database.db, [id]).get(id) ?? 0;
@@ -62,6 +79,7 @@ export async function registerAgent(ctx: HubContext, id: string, body: RegisterA
     ...(body.provider !== undefined ? { provider: body.provider } : {}),
     ...(body.model !== undefined ? { model: body.model } : {}),
     ...(body.meta !== undefined ? { meta: body.meta } : {}),
+    allowedCapabilities: allowed ? [...allowed] : null,
     status,
     now,
   });
@@ -90,6 +108,9 @@ export async function touchAgent(
   const loadChanged =
     report?.load_avg !== undefined && Math.abs((row.loadAvg ?? -1) - report.load_avg) >= 0.05;
   const reportedChanged = report !== undefined && report.active_tasks !== row.activeTasks;
+  // Written only when it flips: the dispatcher reads it from the row (it may run in another process).
+  const drainingChanged = report?.draining !== undefined && report.draining !== row.draining;
+  const drainingSet = drainingChanged ? { draining: report?.draining === true } : {};
   if (row.status === "offline") {
     closeOutage(ctx.database.db, { agentId: id, now });
     const active = countActiveTasksByAgent(ctx.database.db, [id]).get(id) ?? 0;
@@ -101,6 +122,7 @@ export async function touchAgent(
         lastSeenAt: now,
         ...(report ? { activeTasks: report.active_tasks } : {}),
         ...(report?.load_avg !== undefined ? { loadAvg: report.load_avg } : {}),
+        ...drainingSet,
       },
       expect: { status: ["offline"] },
       now,
@@ -108,15 +130,19 @@ export async function touchAgent(
     await emit(ctx, "agent_online", { agent: await getAgent(ctx, id) });
     return { status, known: true };
   }
-  if (loadChanged || reportedChanged) {
+  if (loadChanged || reportedChanged || drainingChanged) {
     updateAgent(ctx.database.db, {
       id,
       set: {
         ...(report ? { activeTasks: report.active_tasks } : {}),
         ...(report?.load_avg !== undefined ? { loadAvg: report.load_avg } : {}),
+        ...drainingSet,
       },
       now,
     });
+    // No longer draining is new capacity: let the dispatcher look again.
+    if (drainingChanged && report?.draining === false)
+      await emit(ctx, "agent_online", { agent: await getAgent(ctx, id) });
   }
   return { status: row.status, known: true };
 }

@@ -1,5 +1,10 @@
 import { createRedisClient, type RedisClient } from "@m3shd/queue";
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterSQLite,
+} from "rate-limiter-flexible";
 import type { HubContext } from "../context";
 
 /**
@@ -58,7 +63,7 @@ export interface HubLimits {
   apiKeyDay: WindowCounter;
   /** Failed logins per client IP per login window. */
   loginFailures: WindowCounter;
-  /** Where the counters live. */
+  /** Where the counters live (login failures: SQLite instead of memory when there is no Redis). */
   store: "redis" | "memory";
   close(): void;
 }
@@ -101,10 +106,29 @@ export function createHubLimits(ctx: HubContext, loginWindowMs: number): HubLimi
     });
     return new WindowCounter(limiter, windowMs);
   };
+  /**
+   * Without Redis, login failures are counted in the hub's own SQLite (`rate_limits`, from the
+   * migrations, in the layout the library's SQLite store uses): an attacker who can make the hub
+   * restart — or just waits for a deploy — must not get a fresh budget of guesses. Failed logins
+   * are rare, so a write each costs nothing; API key caps stay in memory (a write per request).
+   */
+  const persistent = (name: string, windowMs: number): WindowCounter => {
+    if (redis) return make(name, windowMs);
+    const limiter = new RateLimiterSQLite({
+      storeClient: ctx.database.sqlite,
+      storeType: "better-sqlite3",
+      tableName: "rate_limits",
+      tableCreated: true,
+      keyPrefix: `${prefix}:${name}`,
+      points: UNBOUNDED_POINTS,
+      duration: Math.ceil(windowMs / 1000),
+    });
+    return new WindowCounter(limiter, windowMs);
+  };
   return {
     apiKeyMinute: make("key-minute", MINUTE_MS),
     apiKeyDay: make("key-day", DAY_MS),
-    loginFailures: make("login-fail", loginWindowMs),
+    loginFailures: persistent("login-fail", loginWindowMs),
     store: redis ? "redis" : "memory",
     close() {
       redis?.disconnect();

@@ -39,6 +39,7 @@ export function toApiAgentToken(row: AgentTokenRow): AgentToken {
     agent_id: row.agentId,
     prefix: row.prefix,
     permissions: row.permissions,
+    capabilities: row.capabilities ?? null,
     created_by: row.createdBy,
     created_at: row.createdAt,
     last_used_at: row.lastUsedAt,
@@ -70,6 +71,7 @@ export function mintAgentToken(
         tokenHash: minted.hash,
         prefix: minted.prefix,
         permissions,
+        capabilities: body.capabilities ? [...body.capabilities].sort() : null,
         createdBy: principal.subject,
         now: ctx.now(),
       }),
@@ -121,6 +123,7 @@ export function agentTokenAuthenticator(ctx: HubContext): Authenticator {
       permissions: new Set(row.permissions),
       agentId: row.agentId,
       credentialId: row.id,
+      capabilities: row.capabilities ?? null,
     };
   };
 }

@@ -20,6 +20,8 @@ export interface UpsertAgentInput {
   meta?: Record<string, unknown>;
   escalationTarget?: string | null;
   dailyTokenCap?: number | null;
+  /** The registering credential's capability binding; null: unbound. Undefined: unchanged. */
+  allowedCapabilities?: string[] | null;
   /** Status after registering; default `online`. */
   status?: AgentStatus;
   now: number;
@@ -36,6 +38,8 @@ export function upsertAgent(db: Executor, input: UpsertAgentInput): { agent: Age
     capabilities: input.capabilities,
     maxConcurrent: input.maxConcurrent,
     status: input.status ?? "online",
+    // A (re-)registration takes work until its next heartbeat says otherwise.
+    draining: false,
     lastSeenAt: input.now,
     updatedAt: input.now,
   };
@@ -45,6 +49,7 @@ export function upsertAgent(db: Executor, input: UpsertAgentInput): { agent: Age
   if (input.meta !== undefined) refreshed.meta = input.meta;
   if (input.escalationTarget !== undefined) refreshed.escalationTarget = input.escalationTarget;
   if (input.dailyTokenCap !== undefined) refreshed.dailyTokenCap = input.dailyTokenCap;
+  if (input.allowedCapabilities !== undefined) refreshed.allowedCapabilities = input.allowedCapabilities;
 
   return db.transaction(
     (tx) => {

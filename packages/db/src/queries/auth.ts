@@ -34,6 +34,8 @@ export function insertAgentToken(
     tokenHash: string;
     prefix: string;
     permissions: Permission[];
+    /** Capabilities the agent may register with; null: unbound. */
+    capabilities?: string[] | null;
     createdBy: string | null;
     now: number;
   },
@@ -46,6 +48,7 @@ export function insertAgentToken(
       tokenHash: input.tokenHash,
       prefix: input.prefix,
       permissions: input.permissions,
+      capabilities: input.capabilities ?? null,
       createdBy: input.createdBy,
       createdAt: input.now,
     })

@@ -17,6 +17,11 @@ export const agentTokens = sqliteTable(
     prefix: text().notNull(),
     /** Granted permissions; an empty array grants nothing. */
     permissions: text({ mode: "json" }).$type<Permission[]>().notNull().default(sql`'[]'`),
+    /**
+     * Capabilities the agent may register with under this token; NULL: unbound (tokens minted
+     * without a list, and every token minted before the column existed).
+     */
+    capabilities: text({ mode: "json" }).$type<string[]>(),
     createdBy: text(),
     createdAt: createdAt(),
     lastUsedAt: epochMs(),

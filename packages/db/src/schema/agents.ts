@@ -27,6 +27,15 @@ export const agents = sqliteTable(
     consecutiveFailures: integer().notNull().default(0),
     /** Agent id or `operator` to escalate to after repeated failures. */
     escalationTarget: text(),
+    /**
+     * Capabilities the credential that last registered this agent may serve (an agent token's
+     * binding); NULL when it was registered by an unbound credential (the master token). The
+     * dispatcher intersects `capabilities` with it, so a row edited by any other path still never
+     * receives work outside the token's scope.
+     */
+    allowedCapabilities: text({ mode: "json" }).$type<string[]>(),
+    /** The worker said in its last heartbeat that it takes no new work (over `--max-load`). */
+    draining: integer({ mode: "boolean" }).notNull().default(false),
     /** Tokens per UTC day; NULL means the hub's configured default. */
     dailyTokenCap: integer(),
     meta: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
