@@ -11,6 +11,7 @@ import { errorResponse } from "./middleware/errors";
 import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerAuditRoutes } from "./routes/audit";
+import { registerDashboardRoutes } from "./routes/dashboard";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMemoryRoutes } from "./routes/memory";
 import { registerProvenanceRoutes } from "./routes/provenance";
@@ -107,6 +108,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   registerUserRoutes(app, deps);
   registerSessionRoutes(app, deps, limits);
   registerAuditRoutes(app, deps);
+  registerDashboardRoutes(app, deps);
 
   const dataDir = ctx.config.dataDir;
   const ready = dataDir

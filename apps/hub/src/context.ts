@@ -30,6 +30,11 @@ export interface HubConfig {
   trustProxy?: boolean;
   /** Sessions and login throttling; defaults in `DEFAULT_AUTH_CONFIG`. */
   auth?: Partial<AuthConfig>;
+  /**
+   * The operator dashboard: `dir` holds its build (`index.html`, `assets/`); unset or missing, `/`
+   * shows how to build it. `demo` serves the public read-only dashboard at `/demo`.
+   */
+  dashboard?: { dir?: string | undefined; demo?: boolean | undefined };
 }
 
 /** Session lifetime and login throttling. */

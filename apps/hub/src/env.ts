@@ -64,6 +64,10 @@ export const HubEnvSchema = z.object({
   M3SHD_DAG_FAIL_FAST: bool,
   /** UTF-8 bytes of parent output injected into a released child's prompt, shared by its parents. */
   M3SHD_PARENT_OUTPUT_BUDGET_BYTES: z.coerce.number().int().min(1024).max(1_048_576).default(49_152),
+  /** Directory of the built dashboard (default: `apps/dashboard/dist` beside this app). */
+  M3SHD_DASHBOARD_DIR: z.string().optional(),
+  /** Serve the public, read-only, redacted demo dashboard at `/demo` (rate limited per IP). */
+  M3SHD_DEMO: bool,
 });
 export type HubEnv = z.infer<typeof HubEnvSchema>;
 

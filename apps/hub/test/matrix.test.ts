@@ -246,6 +246,21 @@ const SPECS: Record<string, RouteSpec> = {
     }),
   },
   "GET /api/audit": { ok: 200, build: () => ({ path: "/api/audit?limit=5" }) },
+  // The dashboard's static files: public for everyone. The matrix hub has no build, so `/` is the
+  // "not built" page and every file is a 404 envelope.
+  "GET /": { ok: 200, publicStatus: () => 200, build: () => ({ path: "/" }) },
+  "GET /assets/:file": {
+    ok: 404,
+    publicStatus: () => 404,
+    build: () => ({ path: "/assets/app-ABCDEFGH.js" }),
+  },
+  "GET /sw.js": { ok: 404, publicStatus: () => 404, build: () => ({ path: "/sw.js" }) },
+  "GET /manifest.webmanifest": {
+    ok: 404,
+    publicStatus: () => 404,
+    build: () => ({ path: "/manifest.webmanifest" }),
+  },
+  "GET /icon.svg": { ok: 404, publicStatus: () => 404, build: () => ({ path: "/icon.svg" }) },
   ...WORKFLOW_SPECS,
   ...MEMORY_SPECS,
 };

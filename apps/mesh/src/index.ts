@@ -1,5 +1,5 @@
 import { parseDispatcherEnv } from "@m3shd/dispatcher";
-import { parseHubEnv, workflowsFromEnv } from "@m3shd/hub";
+import { defaultDashboardDir, parseHubEnv, workflowsFromEnv } from "@m3shd/hub";
 import { onShutdown } from "@m3shd/service-kit";
 import { pino } from "pino";
 import { startMesh } from "./mesh";
@@ -31,6 +31,7 @@ async function main() {
       },
       behindTls: hubEnv.M3SHD_BEHIND_TLS ?? false,
       workflows: workflowsFromEnv(hubEnv),
+      dashboard: { dir: hubEnv.M3SHD_DASHBOARD_DIR ?? defaultDashboardDir(), demo: hubEnv.M3SHD_DEMO ?? false },
     },
     dispatcher: {
       offlineAfterMs: dispatcherEnv.M3SHD_OFFLINE_AFTER_MS,
@@ -49,6 +50,7 @@ async function main() {
       "",
       `  M3SHD mesh is up at ${mesh.url}`,
       `  queues: ${mesh.queue.driver.kind}${hubEnv.REDIS_URL ? "" : " (in-process; set REDIS_URL for Redis)"}`,
+      `  dashboard: ${mesh.url}/`,
       `  master token: ${tokenSource}`,
       ...(mesh.seedAdminPasswordFile
         ? [

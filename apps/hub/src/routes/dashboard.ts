@@ -1,0 +1,92 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { NotFoundError } from "@m3shd/protocol";
+import type { Context } from "hono";
+import { authorize } from "../middleware/auth";
+import type { HubApp, RouteDeps } from "../types";
+
+/**
+ * The operator dashboard's static files (built by `pnpm --filter @m3shd/dashboard build` into
+ * `apps/dashboard/dist`). Not API routes, so they have no descriptor; each is still declared
+ * `public` through `authorize` so the route-coverage tests walking `app.routes` see them.
+ *
+ * Only these exact paths are served — no catch-all — so an unknown `/api/...` path stays a JSON
+ * 404 and no file outside the build directory can be named (asset names are matched against a
+ * strict pattern before they touch the filesystem). Hashed assets are immutable; the index, the
+ * service worker and the manifest are `no-cache` so a new build is picked up on the next load.
+ */
+
+/** `name-HASH.ext` as esbuild writes it; anything else is a 404 without reading the disk. */
+const ASSET_NAME = /^[A-Za-z0-9_-]{1,64}-[A-Z0-9]{8}\.(js|css|map)$/;
+
+const TYPES: Record<string, string> = {
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  map: "application/json; charset=utf-8",
+  html: "text/html; charset=utf-8",
+  webmanifest: "application/manifest+json",
+  svg: "image/svg+xml",
+};
+
+const IMMUTABLE = "public, max-age=31536000, immutable";
+const NO_CACHE = "no-cache";
+
+/** Shown at `/` when the dashboard was not built: the hub's API works regardless. */
+export const DASHBOARD_MISSING_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>M3SHD hub — dashboard not built</title></head>
+<body><main data-testid="dashboard-missing">
+<h1>The M3SHD hub is running</h1>
+<p>The dashboard's files are not built, so there is nothing to show here yet. The API under <code>/api</code> works.</p>
+<p>Build them with <code>pnpm --filter @m3shd/dashboard build</code> (or <code>pnpm build</code> at the repository root),
+then reload. The hub looks for them in <code>apps/dashboard/dist</code>, or in <code>M3SHD_DASHBOARD_DIR</code>.</p>
+</main></body></html>
+`;
+
+async function readBuilt(dir: string | undefined, ...parts: string[]): Promise<Buffer | null> {
+  if (!dir) return null;
+  try {
+    return await readFile(join(dir, ...parts));
+  } catch {
+    return null;
+  }
+}
+
+function send(c: Context, body: Buffer, ext: string, cache: string) {
+  c.header("Content-Type", TYPES[ext] ?? "application/octet-stream");
+  c.header("Cache-Control", cache);
+  return c.body(new Uint8Array(body), 200);
+}
+
+export function registerDashboardRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
+  const dir = ctx.config.dashboard?.dir;
+
+  const index = async (c: Context) => {
+    const html = await readBuilt(dir, "index.html");
+    c.header("Cache-Control", NO_CACHE);
+    if (!html) return c.html(DASHBOARD_MISSING_PAGE, 200);
+    return send(c, html, "html", NO_CACHE);
+  };
+
+  app.get("/", authorize("public", authenticate), index);
+
+  app.get("/assets/:file", authorize("public", authenticate), async (c) => {
+    const file = c.req.param("file");
+    const match = ASSET_NAME.exec(file);
+    const body = match ? await readBuilt(dir, "assets", file) : null;
+    if (!match || !body) throw new NotFoundError("asset", file);
+    return send(c, body, match[1] ?? "", IMMUTABLE);
+  });
+
+  for (const [path, ext] of [
+    ["/sw.js", "js"],
+    ["/manifest.webmanifest", "webmanifest"],
+    ["/icon.svg", "svg"],
+  ] as const) {
+    app.get(path, authorize("public", authenticate), async (c) => {
+      const body = await readBuilt(dir, path.slice(1));
+      if (!body) throw new NotFoundError("file", path);
+      return send(c, body, ext, NO_CACHE);
+    });
+  }
+}
