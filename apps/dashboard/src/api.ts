@@ -72,6 +72,10 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   } catch {
     parsed = null;
   }
+  if (res.status === 401 && !path.startsWith("/auth/")) {
+    // The session expired or was revoked: the app shows the login form again.
+    dispatchEvent(new Event("m3shd:unauthorized"));
+  }
   if (!res.ok) {
     const env = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
     throw new ApiError(res.status, env?.code ?? "http_error", env?.message ?? `HTTP ${res.status}`);
@@ -206,6 +210,7 @@ export function subscribeEvents(options: {
           signal: controller.signal,
         });
         if (res.status === 401 || res.status === 403) {
+          if (res.status === 401) dispatchEvent(new Event("m3shd:unauthorized"));
           options.onState("closed");
           return;
         }
@@ -237,8 +242,9 @@ export function subscribeEvents(options: {
       reconnects++;
       if (failures >= 3) startPolling();
       else options.onState("reconnecting");
-      const delay = Math.min(15_000, 500 * 2 ** Math.max(0, failures - 1));
-      await new Promise((r) => setTimeout(r, failures === 1 ? 200 : delay));
+      // 1 s, 2 s, 4 s … 15 s: a hub that restarts is not hammered by every open dashboard.
+      const delay = Math.min(15_000, 1000 * 2 ** Math.max(0, failures - 1));
+      await new Promise((r) => setTimeout(r, delay));
     }
     options.onState("closed");
   };

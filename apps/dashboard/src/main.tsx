@@ -197,6 +197,16 @@ function App() {
     return () => bus.stop();
   }, [user]);
   useEffect(() => {
+    // A remembered user whose session expired or was revoked: back to the login form.
+    const expired = () => {
+      if (isDemo) return;
+      saveUser(null);
+      setUser(null);
+    };
+    addEventListener("m3shd:unauthorized", expired);
+    return () => removeEventListener("m3shd:unauthorized", expired);
+  }, []);
+  useEffect(() => {
     if ("serviceWorker" in navigator && !isDemo) {
       navigator.serviceWorker.register("/sw.js").catch(() => {
         // Offline caching is a nicety: the dashboard works without it.
@@ -228,13 +238,6 @@ function App() {
   );
 }
 
-// A stale remembered user whose session expired: the first 401 sends it back to the login form.
-addEventListener("unhandledrejection", (e) => {
-  if (e.reason instanceof ApiError && e.reason.status === 401 && !isDemo) {
-    saveUser(null);
-    location.reload();
-  }
-});
 
 const root = document.getElementById("app");
 if (root) render(<App />, root);
