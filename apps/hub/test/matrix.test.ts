@@ -261,6 +261,20 @@ const SPECS: Record<string, RouteSpec> = {
     build: () => ({ path: "/manifest.webmanifest" }),
   },
   "GET /icon.svg": { ok: 404, publicStatus: () => 404, build: () => ({ path: "/icon.svg" }) },
+  // The demo is off in the matrix hub: every demo route is a 404 for everyone.
+  "GET /demo": { ok: 404, publicStatus: () => 404, build: () => ({ path: "/demo" }) },
+  "GET /demo/api/agents": { ok: 404, publicStatus: () => 404, build: () => ({ path: "/demo/api/agents" }) },
+  "GET /demo/api/tasks": { ok: 404, publicStatus: () => 404, build: () => ({ path: "/demo/api/tasks" }) },
+  "GET /demo/api/tasks/:id": {
+    ok: 404,
+    publicStatus: () => 404,
+    build: () => ({ path: `/demo/api/tasks/${doneTaskId}` }),
+  },
+  "GET /demo/api/approvals": {
+    ok: 404,
+    publicStatus: () => 404,
+    build: () => ({ path: "/demo/api/approvals" }),
+  },
   ...WORKFLOW_SPECS,
   ...MEMORY_SPECS,
 };

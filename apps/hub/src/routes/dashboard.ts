@@ -1,9 +1,25 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { NotFoundError } from "@m3shd/protocol";
-import type { Context } from "hono";
+import {
+  type Agent,
+  type Approval,
+  DEMO_REDACTED,
+  demoAgentsRoute,
+  demoApprovalsRoute,
+  demoTaskRoute,
+  demoTasksRoute,
+  NotFoundError,
+  RateLimitedError,
+  type Task,
+} from "@m3shd/protocol";
+import type { Context, MiddlewareHandler } from "hono";
 import { authorize } from "../middleware/auth";
-import type { HubApp, RouteDeps } from "../types";
+import { clientIp } from "../middleware/client-ip";
+import { listAgents } from "../services/agents";
+import { listApprovals } from "../services/approvals";
+import { getTask, listTasks } from "../services/tasks";
+import type { HubApp, HubEnv, RouteDeps } from "../types";
+import { handle } from "./define";
 
 /**
  * The operator dashboard's static files (built by `pnpm --filter @m3shd/dashboard build` into
@@ -58,8 +74,70 @@ function send(c: Context, body: Buffer, ext: string, cache: string) {
   return c.body(new Uint8Array(body), 200);
 }
 
+/** Requests a client IP may make to the demo per minute (the page and its API together). */
+export const DEMO_REQUESTS_PER_MINUTE = 30;
+
+/** What an anonymous visitor may see of a task: no prompt, output, error or handed-off text. */
+export function redactTask(t: Task): Task {
+  return {
+    ...t,
+    prompt: DEMO_REDACTED,
+    output: t.output === null ? null : DEMO_REDACTED,
+    error: t.error === null ? null : DEMO_REDACTED,
+    partial_output: t.partial_output === null ? null : DEMO_REDACTED,
+  };
+}
+
+/** Agents without their free-form metadata (which may name hosts, paths or keys). */
+export function redactAgent(a: Agent): Agent {
+  return { ...a, meta: {} };
+}
+
+function redactApproval(a: Approval): Approval {
+  return {
+    ...a,
+    description: DEMO_REDACTED,
+    decision_reason: a.decision_reason === null ? null : DEMO_REDACTED,
+  };
+}
+
+/**
+ * Fixed one-minute windows per client IP, in this process (the demo is a showcase, not an API:
+ * a per-process count is enough). Stale windows are swept as they are met.
+ */
+function demoLimiter(now: () => number, trustProxy: boolean): MiddlewareHandler<HubEnv> {
+  const windows = new Map<string, { start: number; count: number }>();
+  return async (c, next) => {
+    const ip = clientIp(c, trustProxy) ?? "unknown";
+    const t = now();
+    if (windows.size > 10_000) {
+      for (const [k, w] of windows) if (t - w.start >= 60_000) windows.delete(k);
+    }
+    let w = windows.get(ip);
+    if (!w || t - w.start >= 60_000) {
+      w = { start: t, count: 0 };
+      windows.set(ip, w);
+    }
+    w.count++;
+    if (w.count > DEMO_REQUESTS_PER_MINUTE) {
+      throw new RateLimitedError(
+        Math.max(1, Math.ceil((w.start + 60_000 - t) / 1000)),
+        "Demo rate limit: 30 requests a minute",
+      );
+    }
+    await next();
+  };
+}
+
 export function registerDashboardRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
   const dir = ctx.config.dashboard?.dir;
+  const demo = ctx.config.dashboard?.demo === true;
+  const limit = demoLimiter(ctx.now, ctx.config.trustProxy ?? false);
+  /** Every demo route answers 404 unless the hub was started with M3SHD_DEMO=1. */
+  const demoOnly: MiddlewareHandler<HubEnv> = async (c, next) => {
+    if (!demo) throw new NotFoundError("route", `${c.req.method} ${c.req.path}`);
+    await next();
+  };
 
   const index = async (c: Context) => {
     const html = await readBuilt(dir, "index.html");
@@ -77,6 +155,53 @@ export function registerDashboardRoutes(app: HubApp, { ctx, authenticate }: Rout
     if (!match || !body) throw new NotFoundError("asset", file);
     return send(c, body, match[1] ?? "", IMMUTABLE);
   });
+
+  // The demo page is the same app: it sees `/demo` in its location and reads only `/demo/api`.
+  app.get("/demo", authorize("public", authenticate), demoOnly, limit, index);
+
+  handle(
+    app,
+    demoAgentsRoute,
+    authenticate,
+    async () => ({
+      status: 200,
+      body: { agents: (await listAgents(ctx)).map(redactAgent) },
+    }),
+    [demoOnly, limit],
+  );
+  handle(
+    app,
+    demoTasksRoute,
+    authenticate,
+    (_c, { query }) => {
+      const page = listTasks(ctx, query);
+      return { status: 200, body: { tasks: page.tasks.map(redactTask), next_cursor: page.next_cursor } };
+    },
+    [demoOnly, limit],
+  );
+  handle(
+    app,
+    demoTaskRoute,
+    authenticate,
+    (_c, { params }) => ({
+      status: 200,
+      body: { task: redactTask(getTask(ctx, params.id)) },
+    }),
+    [demoOnly, limit],
+  );
+  handle(
+    app,
+    demoApprovalsRoute,
+    authenticate,
+    () => {
+      const page = listApprovals(ctx, { status: "pending", limit: 50 });
+      return {
+        status: 200,
+        body: { approvals: page.approvals.map(redactApproval), next_cursor: page.next_cursor },
+      };
+    },
+    [demoOnly, limit],
+  );
 
   for (const [path, ext] of [
     ["/sw.js", "js"],
