@@ -45,6 +45,10 @@ let apiBase = "/api";
 export function useDemoApi(): void {
   apiBase = "/demo/api";
 }
+/** The public demo: read-only, redacted, rate limited, no event stream. */
+export function isDemoApi(): boolean {
+  return apiBase === "/demo/api";
+}
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
@@ -248,7 +252,11 @@ export function subscribeEvents(options: {
     }
     options.onState("closed");
   };
-  void connect();
+  // The demo has no event stream (and a 30 requests/min budget): re-read state every 15 s.
+  if (isDemoApi()) {
+    options.pollMs = 15_000;
+    startPolling();
+  } else void connect();
   return {
     get lastEventId() {
       return lastEventId;

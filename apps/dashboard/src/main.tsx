@@ -100,13 +100,14 @@ function ConnectionBadge() {
   );
 }
 
+/** Views; the public demo offers only those its redacted API can feed. */
 const NAV: { id: string; label: string; show: (u: SessionUser) => boolean }[] = [
   { id: "fleet", label: "Fleet", show: () => true },
   { id: "tasks", label: "Tasks", show: () => true },
-  { id: "chat", label: "Chat", show: () => true },
-  { id: "logs", label: "Logs", show: () => true },
-  { id: "approvals", label: "Approvals", show: () => true },
-  { id: "analytics", label: "Analytics", show: (u) => can(u.role, "admin:analytics") },
+  { id: "chat", label: "Chat", show: () => !isDemo },
+  { id: "logs", label: "Logs", show: () => !isDemo },
+  { id: "approvals", label: "Approvals", show: () => !isDemo },
+  { id: "analytics", label: "Analytics", show: (u) => !isDemo && can(u.role, "admin:analytics") },
   { id: "mesh", label: "Mesh", show: () => true },
 ];
 
@@ -159,6 +160,7 @@ function Shell({
 function Router({ user }: { user: SessionUser }) {
   const [view, id] = useRoute();
   const role = isDemo ? "viewer" : user.role;
+  if (isDemo && !["fleet", "tasks", "task", "mesh"].includes(view ?? "")) return <FleetView />;
   switch (view) {
     case "tasks":
       return <TasksView role={role} />;
@@ -237,7 +239,6 @@ function App() {
     </Shell>
   );
 }
-
 
 const root = document.getElementById("app");
 if (root) render(<App />, root);

@@ -125,7 +125,9 @@ export function LogsView() {
 /** The ids an event is about, for the log line: `task_id=… agent_id=…`. */
 function summarize(e: MeshEvent): string {
   const d = e.data as Record<string, unknown>;
-  const parts = ["task_id", "agent_id", "seq"].filter((k) => d[k] !== undefined).map((k) => `${k}=${String(d[k])}`);
+  const parts = ["task_id", "agent_id", "seq"]
+    .filter((k) => d[k] !== undefined)
+    .map((k) => `${k}=${String(d[k])}`);
   for (const key of ["task", "approval", "escalation", "message"]) {
     const inner = d[key] as { id?: string } | undefined;
     if (inner?.id) parts.push(`${key}=${inner.id}`);

@@ -51,7 +51,9 @@ describe("dashboard in a real browser", () => {
     await page.getByTestId("login-username").fill("ops-admin");
     await page.getByTestId("login-password").fill("wrong-password-123");
     await page.getByTestId("login-submit").click();
-    await expect.poll(() => page.getByTestId("login-error").textContent()).toContain("Wrong username or password");
+    await expect
+      .poll(() => page.getByTestId("login-error").textContent())
+      .toContain("Wrong username or password");
     pageErrors(page).length = 0; // the refused login above logs its 401; nothing else may fail
     await login(page, m.url, "admin");
     const card = page.getByTestId("agent-card-local-jobs");
@@ -59,7 +61,9 @@ describe("dashboard in a real browser", () => {
     expect(await card.getByTestId("agent-status").textContent()).toMatch(/online|busy/);
     expect(await card.getByTestId("agent-slots").textContent()).toMatch(/\/4 slots/);
     expect(await card.textContent()).toContain("text_stats");
-    await expect.poll(async () => Number(await page.getByTestId("summary-online").textContent())).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number(await page.getByTestId("summary-online").textContent()))
+      .toBeGreaterThan(0);
     await page.getByTestId("agent-card-manual-agent").waitFor();
     await screenshot(page, "fleet");
     expect(pageErrors(page)).toEqual([]);
@@ -107,10 +111,14 @@ describe("dashboard in a real browser", () => {
     await login(page, m.url, "admin");
     await page.goto(`${m.url}/#/task/${id}`);
     await page.getByTestId("task-detail").waitFor();
-    const next = await until(async () => {
-      const r = await m.call("GET", "/api/agents/manual-agent/tasks/next?wait=1");
-      return r.status === 200 ? r : null;
-    }, 15_000, "the manual task to be claimed");
+    const next = await until(
+      async () => {
+        const r = await m.call("GET", "/api/agents/manual-agent/tasks/next?wait=1");
+        return r.status === 200 ? r : null;
+      },
+      15_000,
+      "the manual task to be claimed",
+    );
     expect((next.body.task as { id: string }).id).toBe(id);
     const agent = { "x-m3shd-agent": "manual-agent" };
     for (const [seq, content] of ["alpha ", "beta ", "gamma"].entries()) {
@@ -199,26 +207,36 @@ describe("dashboard in a real browser", () => {
     await login(page, m.url, "admin");
     await page.getByTestId("nav-logs").click();
     await page.locator('[data-testid="conn-state"][data-state="open"]').waitFor();
-    const before = await m.call("POST", "/api/tasks", { title: "before", prompt: "p", required_capability: "manual" });
+    const before = await m.call("POST", "/api/tasks", {
+      title: "before",
+      prompt: "p",
+      required_capability: "manual",
+    });
     const beforeId = (before.body.task as { id: string }).id;
     await page.locator(`[data-testid="log-row"][data-type="task_created"]:has-text("${beforeId}")`).waitFor();
     // Cut every stream on the server, then publish while the browser is away (it waits 1 s).
     m.mesh.hub.streamHub.closeAll();
     const during: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const r = await m.call("POST", "/api/tasks", { title: `gap ${i}`, prompt: "p", required_capability: "manual" });
+      const r = await m.call("POST", "/api/tasks", {
+        title: `gap ${i}`,
+        prompt: "p",
+        required_capability: "manual",
+      });
       during.push((r.body.task as { id: string }).id);
     }
     await page.locator('[data-testid="conn-state"][data-state="reconnecting"]').waitFor({ timeout: 5000 });
     await page.locator('[data-testid="conn-state"][data-state="open"]').waitFor({ timeout: 10_000 });
-    expect(Number(await page.getByTestId("conn-state").getAttribute("data-reconnects"))).toBeGreaterThanOrEqual(1);
+    expect(
+      Number(await page.getByTestId("conn-state").getAttribute("data-reconnects")),
+    ).toBeGreaterThanOrEqual(1);
     for (const id of during) {
       await page.locator(`[data-testid="log-row"][data-type="task_created"]:has-text("${id}")`).waitFor();
     }
     // Each event exactly once: the replay did not duplicate what was seen before the cut.
-    const ids = await page.locator('[data-testid="log-row"]').evaluateAll((rows) =>
-      rows.map((r) => r.getAttribute("data-event-id")),
-    );
+    const ids = await page
+      .locator('[data-testid="log-row"]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-event-id")));
     expect(new Set(ids).size).toBe(ids.length);
     const created = await page
       .locator('[data-testid="log-row"][data-type="task_created"]')
@@ -235,7 +253,11 @@ describe("dashboard in a real browser", () => {
     await page.locator('[data-testid="conn-state"][data-state="polling"]').waitFor({ timeout: 15_000 });
     await page.getByTestId("nav-tasks").click();
     await page.getByTestId("kanban").waitFor();
-    const r = await m.call("POST", "/api/tasks", { title: "polled", prompt: "p", required_capability: "manual" });
+    const r = await m.call("POST", "/api/tasks", {
+      title: "polled",
+      prompt: "p",
+      required_capability: "manual",
+    });
     const id = (r.body.task as { id: string }).id;
     await page.getByTestId(`task-card-${id}`).waitFor({ timeout: 15_000 });
     await context.close();
@@ -251,7 +273,9 @@ describe("dashboard in a real browser", () => {
     expect(requested.some((p) => p.includes("3d-force-graph") || p.includes("/mesh-"))).toBe(false);
     await m.call("POST", "/api/messages", { channel: "general", content: "hello from the operator" });
     await page.getByTestId("nav-chat").click();
-    await expect.poll(() => page.getByTestId("chat-messages").textContent()).toContain("hello from the operator");
+    await expect
+      .poll(() => page.getByTestId("chat-messages").textContent())
+      .toContain("hello from the operator");
     await screenshot(page, "chat");
     await page.getByTestId("nav-analytics").click();
     await page.getByTestId("analytics-view").waitFor();

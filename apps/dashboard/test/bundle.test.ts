@@ -33,7 +33,8 @@ describe("dashboard build", () => {
   });
 
   test("every asset name carries a content hash; index.html loads only shell files, no inline script or style", () => {
-    for (const f of [...manifest.shell, ...manifest.lazy]) expect(f).toMatch(/^assets\/[A-Za-z0-9_-]+-[A-Z0-9]{8}\.(js|css)$/);
+    for (const f of [...manifest.shell, ...manifest.lazy])
+      expect(f).toMatch(/^assets\/[A-Za-z0-9_-]+-[A-Z0-9]{8}\.(js|css)$/);
     const html = readFileSync(join(DIST, "index.html"), "utf8");
     const refs = [...html.matchAll(/(?:src|href)="\/(assets\/[^"]+)"/g)].map((m) => m[1]);
     expect(refs.length).toBeGreaterThanOrEqual(2);
@@ -46,7 +47,12 @@ describe("dashboard build", () => {
   test("the service worker precaches the shell only and never answers for the API", () => {
     const sw = readFileSync(join(DIST, "sw.js"), "utf8");
     const listed = JSON.parse(/const SHELL = (\[.*\]);/.exec(sw)?.[1] ?? "[]") as string[];
-    expect(listed).toEqual(["/", ...manifest.shell.map((f) => `/${f}`), "/manifest.webmanifest", "/icon.svg"]);
+    expect(listed).toEqual([
+      "/",
+      ...manifest.shell.map((f) => `/${f}`),
+      "/manifest.webmanifest",
+      "/icon.svg",
+    ]);
     expect(listed.some((u) => u.startsWith("/api"))).toBe(false);
     expect(sw).toContain('url.pathname.startsWith("/api/")');
     const webmanifest = JSON.parse(readFileSync(join(DIST, "manifest.webmanifest"), "utf8"));

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { HubConfig } from "@m3shd/hub";
 import { type Mesh, startMesh } from "@m3shd/mesh";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { pino } from "pino";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 export const MASTER = "dashboard-test-master-token-0123456789abcdef";
 export const DIST = fileURLToPath(new URL("../dist", import.meta.url));

@@ -22,18 +22,29 @@ describe("in-browser Merkle inclusion check", () => {
       for (let i = 0; i < size; i++) {
         const proof = log.inclusionProof(i).map((h) => new Uint8Array(h));
         const leafHash = leaves[i] as Uint8Array;
-        expect(await verifyInclusion({ leafIndex: i, treeSize: size, leafHash, proof, root })).toEqual({ ok: true });
+        expect(await verifyInclusion({ leafIndex: i, treeSize: size, leafHash, proof, root })).toEqual({
+          ok: true,
+        });
         const other = leaves[(i + 1) % size] as Uint8Array;
         if (size > 1) {
-          expect((await verifyInclusion({ leafIndex: i, treeSize: size, leafHash: other, proof, root })).ok).toBe(false);
+          expect(
+            (await verifyInclusion({ leafIndex: i, treeSize: size, leafHash: other, proof, root })).ok,
+          ).toBe(false);
         }
         if (proof.length > 0) {
           const bad = proof.map((p) => p.slice());
           (bad[0] as Uint8Array)[0] ^= 1;
-          expect((await verifyInclusion({ leafIndex: i, treeSize: size, leafHash, proof: bad, root })).ok).toBe(false);
-          expect((await verifyInclusion({ leafIndex: i, treeSize: size, leafHash, proof: proof.slice(1), root })).ok).toBe(false);
+          expect(
+            (await verifyInclusion({ leafIndex: i, treeSize: size, leafHash, proof: bad, root })).ok,
+          ).toBe(false);
+          expect(
+            (await verifyInclusion({ leafIndex: i, treeSize: size, leafHash, proof: proof.slice(1), root }))
+              .ok,
+          ).toBe(false);
         }
-        expect((await verifyInclusion({ leafIndex: size, treeSize: size, leafHash, proof, root })).ok).toBe(false);
+        expect((await verifyInclusion({ leafIndex: size, treeSize: size, leafHash, proof, root })).ok).toBe(
+          false,
+        );
       }
     }
   });
