@@ -76,7 +76,7 @@ describe("dashboard in a real browser", () => {
     await page.getByTestId("nav-tasks").click();
     await page.getByTestId("kanban").waitFor();
     // A marker on the window survives only if the page is never reloaded.
-    await page.evaluate(() => Object.assign(window, { m3shdMarker: 42 }));
+    await page.evaluate(() => Object.assign(globalThis, { m3shdMarker: 42 }));
     await page.getByTestId("template-chip-stats").click();
     await page.getByTestId("template-var-text").fill("one two three four five");
     await page.getByTestId("template-dispatch").click();
@@ -94,7 +94,9 @@ describe("dashboard in a real browser", () => {
     await page.locator('[data-testid="provenance"][data-state="verified"]').waitFor();
     expect(await page.getByTestId("provenance-verdict").textContent()).toMatch(/Verified in this browser/);
     expect(await page.getByTestId("assignment-winner").textContent()).toBe("local-jobs");
-    expect(await page.evaluate(() => (window as { m3shdMarker?: number }).m3shdMarker), "no reload").toBe(42);
+    expect(await page.evaluate(() => (globalThis as { m3shdMarker?: number }).m3shdMarker), "no reload").toBe(
+      42,
+    );
     await screenshot(page, "task-detail");
     expect(pageErrors(page)).toEqual([]);
     await context.close();
@@ -111,7 +113,7 @@ describe("dashboard in a real browser", () => {
     await login(page, m.url, "admin");
     await page.goto(`${m.url}/#/task/${id}`);
     await page.getByTestId("task-detail").waitFor();
-    const next = await until(
+    const claimed = await until(
       async () => {
         const r = await m.call("GET", "/api/agents/manual-agent/tasks/next?wait=1");
         return r.status === 200 ? r : null;
@@ -119,7 +121,7 @@ describe("dashboard in a real browser", () => {
       15_000,
       "the manual task to be claimed",
     );
-    expect((next.body.task as { id: string }).id).toBe(id);
+    expect((claimed?.body.task as { id: string }).id).toBe(id);
     const agent = { "x-m3shd-agent": "manual-agent" };
     for (const [seq, content] of ["alpha ", "beta ", "gamma"].entries()) {
       const r = await m.call("POST", `/api/tasks/${id}/stream`, { seq, content }, agent);
@@ -183,7 +185,9 @@ describe("dashboard in a real browser", () => {
     expect(await page.getByTestId("chat-send").count()).toBe(0);
     // The server refuses anyway: a hand-made request with the session cookie and CSRF token.
     const statuses = await page.evaluate(async (approval) => {
-      const csrf = /m3shd_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? "";
+      // Runs in the page (DOM), typed here without the DOM library.
+      const { cookie } = (globalThis as unknown as { document: { cookie: string } }).document;
+      const csrf = /m3shd_csrf=([^;]+)/.exec(cookie)?.[1] ?? "";
       const headers = { "content-type": "application/json", "x-csrf-token": decodeURIComponent(csrf) };
       const task = await fetch("/api/tasks", {
         method: "POST",

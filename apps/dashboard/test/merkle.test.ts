@@ -33,7 +33,8 @@ describe("in-browser Merkle inclusion check", () => {
         }
         if (proof.length > 0) {
           const bad = proof.map((p) => p.slice());
-          (bad[0] as Uint8Array)[0] ^= 1;
+          const first = bad[0] as Uint8Array;
+          first[0] = (first[0] ?? 0) ^ 1;
           expect(
             (await verifyInclusion({ leafIndex: i, treeSize: size, leafHash, proof: bad, root })).ok,
           ).toBe(false);
