@@ -73,6 +73,10 @@ export async function buildDashboard({ minify = true } = {}) {
 <link rel="manifest" href="/manifest.webmanifest">
 <link rel="icon" href="/icon.svg" type="image/svg+xml">
 ${css ? `<link rel="stylesheet" href="/${css}">` : ""}
+${[...shell]
+  .filter((f) => f.endsWith(".js") && f !== script)
+  .map((f) => `<link rel="modulepreload" href="/${f}">`)
+  .join("\n")}
 <script type="module" src="/${script}"></script>
 </head>
 <body>

@@ -133,11 +133,6 @@ export function FleetView() {
 
 // --- Tasks -------------------------------------------------------------------------------------
 
-interface Column {
-  tasks: Task[];
-  next: string | null;
-}
-
 function TaskCard({ t }: { t: Task }) {
   return (
     <li class={`card task urgency-${t.urgency}`} data-testid={`task-card-${t.id}`} data-status={t.status}>
@@ -250,9 +245,13 @@ function CreateTaskForm({ onDone }: { onDone: (msg: string) => void }) {
   );
 }
 
+/** Tasks per server page: the kanban shows one newest-first page, grouped by status. */
+export const TASKS_PAGE = 50;
+
 export function TasksView({ role }: { role: Role }) {
   const [filters, setFilters] = useState({ status: "", capability: "", agent: "" });
-  const [columns, setColumns] = useState<Record<string, Column> | null>(null);
+  // The loaded pages (newest first) and the cursor of the next one; columns group them by status.
+  const [list, setList] = useState<{ tasks: Task[]; next: string | null } | null>(null);
   const [templates, setTemplates] = useState<Template[]>([]);
   const [open, setOpen] = useState<Template | "create" | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -260,58 +259,44 @@ export function TasksView({ role }: { role: Role }) {
   const writable = can(role, "tasks:write");
   const shown = filters.status ? [filters.status] : [...STATUSES];
   const firstPageAt = useRef<number | null>(null);
+  const query = (cursor?: string) => ({
+    limit: TASKS_PAGE,
+    status: filters.status || undefined,
+    capability: filters.capability || undefined,
+    agent: filters.agent || undefined,
+    cursor,
+  });
 
+  // One request per refresh, whatever the table holds: never the whole history (the failure of
+  // dashboards that load everything up front). Older pages come from the cursor on demand.
   const load = () => {
     const started = performance.now();
-    const first = (elapsed: number) => {
-      if (firstPageAt.current === null) {
-        firstPageAt.current = elapsed;
-        performance.mark("m3shd:tasks-first-page");
-      }
-    };
-    if (isDemoApi()) {
-      // The demo's request budget is small: one page of every status, grouped here.
-      api
-        .tasks({
-          limit: 100,
-          capability: filters.capability || undefined,
-          agent: filters.agent || undefined,
-          status: filters.status || undefined,
-        })
-        .then((r) => {
-          setColumns(
-            Object.fromEntries(
-              shown.map((s) => [s, { tasks: r.tasks.filter((t) => t.status === s), next: null }]),
-            ),
-          );
-          first(performance.now() - started);
-        })
-        .catch((e) => setError(errorText(e)));
-      return;
-    }
-    Promise.all(
-      shown.map((s) =>
-        api
-          .tasks({
-            status: s,
-            capability: filters.capability || undefined,
-            agent: filters.agent || undefined,
-          })
-          .then((r) => [s, { tasks: r.tasks, next: r.next_cursor }] as const),
-      ),
-    )
-      .then((entries) => {
-        setColumns(Object.fromEntries(entries));
+    api
+      .tasks(query())
+      .then((r) => {
+        setList((prev) => {
+          // Keep pages already loaded below the first, minus tasks now on the first page.
+          const fresh = new Set(r.tasks.map((t) => t.id));
+          const older =
+            prev && prev.tasks.length > TASKS_PAGE
+              ? prev.tasks.slice(TASKS_PAGE).filter((t) => !fresh.has(t.id))
+              : [];
+          return { tasks: [...r.tasks, ...older], next: older.length ? (prev?.next ?? null) : r.next_cursor };
+        });
         setError(null);
-        first(performance.now() - started);
+        if (firstPageAt.current === null) {
+          firstPageAt.current = performance.now() - started;
+          performance.mark("m3shd:tasks-first-page");
+        }
       })
       .catch((e) => setError(errorText(e)));
   };
-  useLiveRefresh(load, (e) => e.type.startsWith("task_"), [
+  useLiveRefresh(load, (e) => e.type.startsWith("task_") && e.type !== "task_chunk", [
     filters.status,
     filters.capability,
     filters.agent,
   ]);
+  useEffect(() => setList(null), [filters.status, filters.capability, filters.agent]);
   useEffect(() => {
     if (!writable) return;
     api
@@ -320,12 +305,19 @@ export function TasksView({ role }: { role: Role }) {
       .catch(() => setTemplates([]));
   }, [writable]);
 
-  const more = async (status: string) => {
-    const col = columns?.[status];
-    if (!col?.next) return;
-    const r = await api.tasks({ status, cursor: col.next, capability: filters.capability || undefined });
-    setColumns({ ...columns, [status]: { tasks: [...col.tasks, ...r.tasks], next: r.next_cursor } });
+  const more = async () => {
+    if (!list?.next) return;
+    try {
+      const r = await api.tasks(query(list.next));
+      const seen = new Set(list.tasks.map((t) => t.id));
+      setList({ tasks: [...list.tasks, ...r.tasks.filter((t) => !seen.has(t.id))], next: r.next_cursor });
+    } catch (e) {
+      setError(errorText(e));
+    }
   };
+  const columns: Record<string, Task[]> = {};
+  for (const s of shown) columns[s] = [];
+  for (const t of list?.tasks ?? []) columns[t.status]?.push(t);
   const done = (msg: string) => {
     setNotice(msg);
     setOpen(null);
@@ -403,32 +395,33 @@ export function TasksView({ role }: { role: Role }) {
         </p>
       )}
       <ErrorLine error={error} />
-      {columns === null ? (
+      {list === null ? (
         <p aria-busy="true">Loading tasks…</p>
       ) : (
-        <div class="kanban" data-testid="kanban" data-first-page-ms={firstPageAt.current ?? ""}>
-          {shown.map((s) => (
-            <section key={s} class="column" aria-label={`${s} tasks`} data-testid={`column-${s}`}>
-              <h2>
-                {s}{" "}
-                <span class="muted">
-                  {columns[s]?.tasks.length ?? 0}
-                  {columns[s]?.next ? "+" : ""}
-                </span>
-              </h2>
-              <ul>
-                {columns[s]?.tasks.map((t) => (
-                  <TaskCard key={t.id} t={t} />
-                ))}
-              </ul>
-              {columns[s]?.next && (
-                <button type="button" class="ghost" onClick={() => more(s)} data-testid={`more-${s}`}>
-                  More
-                </button>
-              )}
-            </section>
-          ))}
-        </div>
+        <>
+          <div class="kanban" data-testid="kanban" data-loaded={list.tasks.length}>
+            {shown.map((s) => (
+              <section key={s} class="column" aria-label={`${s} tasks`} data-testid={`column-${s}`}>
+                <h2>
+                  {s} <span class="muted">{columns[s]?.length ?? 0}</span>
+                </h2>
+                <ul>
+                  {columns[s]?.map((t) => (
+                    <TaskCard key={t.id} t={t} />
+                  ))}
+                </ul>
+              </section>
+            ))}
+          </div>
+          <p class="muted" data-testid="tasks-page-info">
+            {list.tasks.length} newest task(s) shown{list.next ? "; older ones on the next page" : ""}.
+          </p>
+          {list.next && (
+            <button type="button" class="ghost" onClick={more} data-testid="tasks-more">
+              Load {TASKS_PAGE} older
+            </button>
+          )}
+        </>
       )}
     </section>
   );

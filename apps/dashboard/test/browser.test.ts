@@ -121,7 +121,8 @@ describe("dashboard in a real browser", () => {
       15_000,
       "the manual task to be claimed",
     );
-    expect((claimed?.body.task as { id: string }).id).toBe(id);
+    if (!claimed) throw new Error("not claimed");
+    expect((claimed.body.task as { id: string }).id).toBe(id);
     const agent = { "x-m3shd-agent": "manual-agent" };
     for (const [seq, content] of ["alpha ", "beta ", "gamma"].entries()) {
       const r = await m.call("POST", `/api/tasks/${id}/stream`, { seq, content }, agent);

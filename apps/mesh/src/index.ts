@@ -31,7 +31,10 @@ async function main() {
       },
       behindTls: hubEnv.M3SHD_BEHIND_TLS ?? false,
       workflows: workflowsFromEnv(hubEnv),
-      dashboard: { dir: hubEnv.M3SHD_DASHBOARD_DIR ?? defaultDashboardDir(), demo: hubEnv.M3SHD_DEMO ?? false },
+      dashboard: {
+        dir: hubEnv.M3SHD_DASHBOARD_DIR ?? defaultDashboardDir(),
+        demo: hubEnv.M3SHD_DEMO ?? false,
+      },
     },
     dispatcher: {
       offlineAfterMs: dispatcherEnv.M3SHD_OFFLINE_AFTER_MS,
