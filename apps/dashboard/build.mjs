@@ -115,6 +115,8 @@ self.addEventListener("install", (e) => {
 self.addEventListener("activate", (e) => {
   e.waitUntil(
     caches.keys().then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      // Navigation preload: the page request starts while this worker boots, not after.
+      .then(() => self.registration.navigationPreload && self.registration.navigationPreload.enable())
       .then(() => self.clients.claim()),
   );
 });
@@ -125,7 +127,11 @@ self.addEventListener("fetch", (e) => {
   if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/demo")) return;
   if (e.request.mode === "navigate" || url.pathname === "/") {
     // Network first, so a new build is seen at once; the cached shell when offline.
-    e.respondWith(fetch(e.request).catch(() => caches.match("/")));
+    e.respondWith(
+      Promise.resolve(e.preloadResponse)
+        .then((preloaded) => preloaded || fetch(e.request))
+        .catch(() => caches.match("/")),
+    );
     return;
   }
   if (SHELL.includes(url.pathname)) {

@@ -297,13 +297,15 @@ export function TasksView({ role }: { role: Role }) {
     filters.agent,
   ]);
   useEffect(() => setList(null), [filters.status, filters.capability, filters.agent]);
+  // Templates wait for the first page: on a busy hub the task list is what the operator came for.
+  const listReady = list !== null;
   useEffect(() => {
-    if (!writable) return;
+    if (!writable || !listReady) return;
     api
       .templates()
       .then((r) => setTemplates(r.templates))
       .catch(() => setTemplates([]));
-  }, [writable]);
+  }, [writable, listReady]);
 
   const more = async () => {
     if (!list?.next) return;
