@@ -559,10 +559,28 @@ export function TaskDetailView({ id, role }: { id: string; role: Role }) {
         </pre>
       </section>
       <dl class="facts">
-        <dt>Prompt</dt>
+        <dt>Prompt (as submitted)</dt>
         <dd>
           <pre data-testid="task-prompt">{task.prompt}</pre>
         </dd>
+        {task.prompt_parts && (
+          <>
+            <dt>Prompt parts</dt>
+            <dd data-testid="task-prompt-parts">
+              memory: {task.prompt_parts.memory ? "recalled" : "none"} · parents:{" "}
+              {task.prompt_parts.parents ? `${task.prompt_parts.parents.length} chars` : "none"} · handoffs:{" "}
+              {task.prompt_parts.handoffs.length}
+            </dd>
+          </>
+        )}
+        {task.composed_prompt !== undefined && task.composed_prompt !== task.prompt && (
+          <>
+            <dt>Composed prompt (what the worker received)</dt>
+            <dd>
+              <pre data-testid="task-composed-prompt">{task.composed_prompt}</pre>
+            </dd>
+          </>
+        )}
         <dt>Capability / priority</dt>
         <dd>
           {task.required_capability} / {task.priority}

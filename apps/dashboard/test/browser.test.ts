@@ -123,16 +123,18 @@ describe("dashboard in a real browser", () => {
     );
     if (!claimed) throw new Error("not claimed");
     expect((claimed.body.task as { id: string }).id).toBe(id);
+    // Every write of this execution carries the claim's attempt (the hub fences stale ones).
+    const attempt = (claimed.body as { attempt?: number }).attempt ?? 1;
     const agent = { "x-m3shd-agent": "manual-agent" };
     for (const [seq, content] of ["alpha ", "beta ", "gamma"].entries()) {
-      const r = await m.call("POST", `/api/tasks/${id}/stream`, { seq, content }, agent);
+      const r = await m.call("POST", `/api/tasks/${id}/stream`, { seq, content, attempt }, agent);
       expect(r.status, JSON.stringify(r.body)).toBe(200);
       await expect.poll(() => page.getByTestId("task-output").textContent()).toContain(content.trim());
     }
     const done = await m.call(
       "PUT",
       `/api/tasks/${id}`,
-      { status: "done", output: "alpha beta gamma" },
+      { status: "done", output: "alpha beta gamma", attempt },
       agent,
     );
     expect(done.status, JSON.stringify(done.body)).toBe(200);

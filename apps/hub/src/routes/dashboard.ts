@@ -4,8 +4,14 @@ import {
   type Agent,
   type Approval,
   DEMO_REDACTED,
+  dashboardAssetRoute,
+  dashboardIconRoute,
+  dashboardManifestRoute,
+  dashboardPageRoute,
+  dashboardServiceWorkerRoute,
   demoAgentsRoute,
   demoApprovalsRoute,
+  demoPageRoute,
   demoTaskRoute,
   demoTasksRoute,
   NotFoundError,
@@ -13,7 +19,6 @@ import {
   type Task,
 } from "@m3shd/protocol";
 import type { Context, MiddlewareHandler } from "hono";
-import { authorize } from "../middleware/auth";
 import { clientIp } from "../middleware/client-ip";
 import { listAgents } from "../services/agents";
 import { listApprovals } from "../services/approvals";
@@ -23,8 +28,7 @@ import { handle } from "./define";
 
 /**
  * The operator dashboard's static files (built by `pnpm --filter @m3shd/dashboard build` into
- * `apps/dashboard/dist`). Not API routes, so they have no descriptor; each is still declared
- * `public` through `authorize` so the route-coverage tests walking `app.routes` see them.
+ * `apps/dashboard/dist`), each registered through its descriptor (`DASHBOARD_ROUTES`, public).
  *
  * Only these exact paths are served — no catch-all — so an unknown `/api/...` path stays a JSON
  * 404 and no file outside the build directory can be named (asset names are matched against a
@@ -68,7 +72,7 @@ async function readBuilt(dir: string | undefined, ...parts: string[]): Promise<B
   }
 }
 
-function send(c: Context, body: Buffer, ext: string, cache: string) {
+function send(c: Context, body: Buffer, ext: string, cache: string): Response {
   c.header("Content-Type", TYPES[ext] ?? "application/octet-stream");
   c.header("Cache-Control", cache);
   return c.body(new Uint8Array(body), 200);
@@ -77,11 +81,16 @@ function send(c: Context, body: Buffer, ext: string, cache: string) {
 /** Requests a client IP may make to the demo per minute (the page and its API together). */
 export const DEMO_REQUESTS_PER_MINUTE = 30;
 
-/** What an anonymous visitor may see of a task: no prompt, output, error or handed-off text. */
+/**
+ * What an anonymous visitor may see of a task: no prompt (submitted, composed or its parts —
+ * memory, parent outputs, handoffs), output, error or handed-off text.
+ */
 export function redactTask(t: Task): Task {
   return {
     ...t,
     prompt: DEMO_REDACTED,
+    composed_prompt: DEMO_REDACTED,
+    prompt_parts: { memory: null, parents: null, handoffs: [] },
     output: t.output === null ? null : DEMO_REDACTED,
     error: t.error === null ? null : DEMO_REDACTED,
     partial_output: t.partial_output === null ? null : DEMO_REDACTED,
@@ -139,17 +148,17 @@ export function registerDashboardRoutes(app: HubApp, { ctx, authenticate }: Rout
     await next();
   };
 
-  const index = async (c: Context) => {
+  const index = async (c: Context): Promise<Response> => {
     const html = await readBuilt(dir, "index.html");
     c.header("Cache-Control", NO_CACHE);
     if (!html) return c.html(DASHBOARD_MISSING_PAGE, 200);
     return send(c, html, "html", NO_CACHE);
   };
 
-  app.get("/", authorize("public", authenticate), index);
+  handle(app, dashboardPageRoute, authenticate, (c) => index(c));
 
-  app.get("/assets/:file", authorize("public", authenticate), async (c) => {
-    const file = c.req.param("file");
+  handle(app, dashboardAssetRoute, authenticate, async (c, { params }) => {
+    const file = params.file;
     const match = ASSET_NAME.exec(file);
     const body = match ? await readBuilt(dir, "assets", file) : null;
     if (!match || !body) throw new NotFoundError("asset", file);
@@ -157,7 +166,7 @@ export function registerDashboardRoutes(app: HubApp, { ctx, authenticate }: Rout
   });
 
   // The demo page is the same app: it sees `/demo` in its location and reads only `/demo/api`.
-  app.get("/demo", authorize("public", authenticate), demoOnly, limit, index);
+  handle(app, demoPageRoute, authenticate, (c) => index(c), [demoOnly, limit]);
 
   handle(
     app,
@@ -203,14 +212,14 @@ export function registerDashboardRoutes(app: HubApp, { ctx, authenticate }: Rout
     [demoOnly, limit],
   );
 
-  for (const [path, ext] of [
-    ["/sw.js", "js"],
-    ["/manifest.webmanifest", "webmanifest"],
-    ["/icon.svg", "svg"],
+  for (const [route, ext] of [
+    [dashboardServiceWorkerRoute, "js"],
+    [dashboardManifestRoute, "webmanifest"],
+    [dashboardIconRoute, "svg"],
   ] as const) {
-    app.get(path, authorize("public", authenticate), async (c) => {
-      const body = await readBuilt(dir, path.slice(1));
-      if (!body) throw new NotFoundError("file", path);
+    handle(app, route, authenticate, async (c) => {
+      const body = await readBuilt(dir, route.path.slice(1));
+      if (!body) throw new NotFoundError("file", route.path);
       return send(c, body, ext, NO_CACHE);
     });
   }

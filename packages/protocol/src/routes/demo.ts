@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AgentSchema } from "../agent";
-import { defineRoute } from "../route";
+import { defineRoute, rawResponse } from "../route";
 import { ListTasksQuerySchema, TaskListResponseSchema } from "../task";
 import { ApprovalListResponseSchema } from "../workflow-api";
 import { TaskPathSchema, TaskResponseSchema } from "./tasks";
@@ -17,6 +17,17 @@ export const DEMO_REDACTED = "[redacted]";
 
 export const DemoAgentListResponseSchema = z.object({ agents: z.array(AgentSchema) });
 export type DemoAgentListResponse = z.infer<typeof DemoAgentListResponseSchema>;
+
+export const demoPageRoute = defineRoute({
+  id: "demo.page",
+  method: "GET",
+  path: "/demo",
+  permission: "public",
+  summary: "Demo: the public read-only dashboard",
+  tags: ["demo"],
+  responses: { 200: rawResponse("text/html") },
+  errors: [404, 429],
+});
 
 export const demoAgentsRoute = defineRoute({
   id: "demo.agents",
@@ -64,4 +75,10 @@ export const demoApprovalsRoute = defineRoute({
   errors: [404, 429],
 });
 
-export const DEMO_ROUTES = [demoAgentsRoute, demoTasksRoute, demoTaskRoute, demoApprovalsRoute] as const;
+export const DEMO_ROUTES = [
+  demoPageRoute,
+  demoAgentsRoute,
+  demoTasksRoute,
+  demoTaskRoute,
+  demoApprovalsRoute,
+] as const;
