@@ -37,7 +37,7 @@ beforeAll(async () => {
     max_concurrent: 2,
   });
   expect(reg.status).toBe(200);
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();

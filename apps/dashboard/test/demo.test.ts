@@ -35,7 +35,7 @@ beforeAll(async () => {
     20_000,
     "the demo task to finish",
   );
-}, 90_000);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();

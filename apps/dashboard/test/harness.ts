@@ -116,7 +116,7 @@ export async function startDashboardMesh(
         const res = await call("GET", "/api/agents/local-jobs");
         return res.status === 200 && (res.body.agent as { status?: string }).status === "online";
       },
-      30_000,
+      120_000,
       "the jobs worker to come online",
     );
   }
