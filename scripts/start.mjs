@@ -18,6 +18,7 @@ const build = spawnSync(
     "build",
     "--filter=@m3shd/mesh...",
     "--filter=@m3shd/worker...",
+    "--filter=@m3shd/dashboard",
     "--output-logs=errors-only",
   ],
   {

@@ -12,6 +12,7 @@ import { errorResponse } from "./middleware/errors";
 import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerAuditRoutes } from "./routes/audit";
+import { registerDashboardRoutes } from "./routes/dashboard";
 import { DOCS_CSP, DOCS_PATH, registerDocsRoutes } from "./routes/docs";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMemoryRoutes } from "./routes/memory";
@@ -142,6 +143,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   registerSessionRoutes(app, deps, limits);
   registerAuditRoutes(app, deps);
   registerDocsRoutes(app, deps);
+  registerDashboardRoutes(app, deps);
 
   // Audit retention: old rows are pruned on a timer (every hub process may run it; it is idempotent).
   const auditPruner = setInterval(() => {

@@ -39,6 +39,11 @@ export interface HubConfig {
   auditRetentionDays?: number;
   /** How often the hub prunes the audit log, in ms (1 h). */
   auditPruneEveryMs?: number;
+  /**
+   * The operator dashboard: `dir` holds its build (`index.html`, `assets/`); unset or missing, `/`
+   * shows how to build it. `demo` serves the public read-only dashboard at `/demo`.
+   */
+  dashboard?: { dir?: string | undefined; demo?: boolean | undefined };
 }
 
 /** Session lifetime and login throttling. */

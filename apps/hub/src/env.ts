@@ -46,6 +46,10 @@ export const HubEnvSchema = z.object({
   M3SHD_AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
   /** Spend per agent per UTC day (USD) that raises a budget alert; 0: spend never alerts. */
   M3SHD_SPEND_ALERT_USD: z.coerce.number().min(0).default(10),
+  /** Directory of the built dashboard (default: `apps/dashboard/dist` beside this app). */
+  M3SHD_DASHBOARD_DIR: z.string().optional(),
+  /** Serve the public, read-only, redacted demo dashboard at `/demo` (rate limited per IP). */
+  M3SHD_DEMO: envFlag(false),
 });
 export type HubEnv = z.infer<typeof HubEnvSchema>;
 

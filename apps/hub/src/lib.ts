@@ -7,6 +7,7 @@ export {
   type HubContext,
   type MemorySettings,
 } from "./context";
+export { defaultDashboardDir } from "./dashboard-dir";
 export { type HubEnv, HubEnvSchema, parseHubEnv } from "./env";
 export { StreamHub, Subscriber } from "./events/stream-hub";
 export { Waiters } from "./events/waiters";

@@ -260,6 +260,35 @@ const SPECS: Record<string, RouteSpec> = {
     publicStatus: () => 200,
     build: () => ({ path: "/docs/assets/init.js" }),
   },
+  // The dashboard's static files: public for everyone. The matrix hub has no build, so `/` is the
+  // "not built" page and every file is a 404 envelope.
+  "GET /": { ok: 200, publicStatus: () => 200, build: () => ({ path: "/" }) },
+  "GET /assets/:file": {
+    ok: 404,
+    publicStatus: () => 404,
+    build: () => ({ path: "/assets/app-ABCDEFGH.js" }),
+  },
+  "GET /sw.js": { ok: 404, publicStatus: () => 404, build: () => ({ path: "/sw.js" }) },
+  "GET /manifest.webmanifest": {
+    ok: 404,
+    publicStatus: () => 404,
+    build: () => ({ path: "/manifest.webmanifest" }),
+  },
+  "GET /icon.svg": { ok: 404, publicStatus: () => 404, build: () => ({ path: "/icon.svg" }) },
+  // The demo is off in the matrix hub: every demo route is a 404 for everyone.
+  "GET /demo": { ok: 404, publicStatus: () => 404, build: () => ({ path: "/demo" }) },
+  "GET /demo/api/agents": { ok: 404, publicStatus: () => 404, build: () => ({ path: "/demo/api/agents" }) },
+  "GET /demo/api/tasks": { ok: 404, publicStatus: () => 404, build: () => ({ path: "/demo/api/tasks" }) },
+  "GET /demo/api/tasks/:id": {
+    ok: 404,
+    publicStatus: () => 404,
+    build: () => ({ path: `/demo/api/tasks/${doneTaskId}` }),
+  },
+  "GET /demo/api/approvals": {
+    ok: 404,
+    publicStatus: () => 404,
+    build: () => ({ path: "/demo/api/approvals" }),
+  },
   ...WORKFLOW_SPECS,
   ...MEMORY_SPECS,
 };

@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [--only <area>]`: measures the mesh on this machine and ends with ONE line holding a
- * flat JSON object of numbers (progress goes to stderr). Areas: dispatch, sse, dag, memory.
+ * flat JSON object of numbers (progress goes to stderr). Areas: dispatch, sse, dag, memory, dashboard.
  * The hub + dispatcher run in this process (the embedded mesh, with or without Redis); the
  * simulated workers run in a child process, talking real HTTP.
  */
@@ -19,7 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: { only: { type: "string" }, quick: { type: "boolean", default: false } },
 });
-const AREAS = ["dispatch", "sse", "dag", "memory"] as const;
+const AREAS = ["dispatch", "sse", "dag", "memory", "dashboard"] as const;
 type Area = (typeof AREAS)[number];
 const only = values.only as Area | undefined;
 if (only && !AREAS.includes(only)) {
@@ -162,10 +162,8 @@ async function benchDag() {
   Object.assign(results, await measure());
 }
 
-/** The memory service's own benchmark (apps/memory/bench), run as a child; its JSON line merges in. */
-async function benchMemory() {
-  log("memory: insert rate and search latency at 1k/10k/100k entries (about a minute)…");
-  const script = join(here, "../../memory/bench/memory-bench.ts");
+/** A package's own benchmark script, run as a child; the numbers of its last JSON line merge in. */
+async function benchChild(script: string) {
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, ["--conditions=@m3shd/source", "--import", "tsx", script], {
       stdio: ["ignore", "pipe", "inherit"],
@@ -174,12 +172,21 @@ async function benchMemory() {
     child.stdout.on("data", (d: Buffer) => {
       text += d.toString();
     });
-    child.on("exit", (code) =>
-      code === 0 ? resolve(text) : reject(new Error(`memory bench exited ${code}`)),
-    );
+    child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`${script} exited ${code}`))));
   });
   const measured = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Record<string, number>;
   for (const [key, value] of Object.entries(measured)) if (typeof value === "number") results[key] = value;
+}
+
+async function benchMemory() {
+  log("memory: insert rate and search latency at 1k/10k/100k entries (about a minute)…");
+  await benchChild(join(here, "../../memory/bench/memory-bench.ts"));
+}
+
+/** `dashboard.first_page_ms`: the tasks view's first page in Chromium with 100k tasks and 500 agents. */
+async function benchDashboard() {
+  log("dashboard: first tasks page in Chromium, 100,000 tasks and 500 agents (about a minute)…");
+  await benchChild(join(here, "../../dashboard/bench/first-page.ts"));
 }
 
 const areas: Record<Area, () => Promise<void>> = {
@@ -187,6 +194,7 @@ const areas: Record<Area, () => Promise<void>> = {
   sse: benchSse,
   dag: benchDag,
   memory: benchMemory,
+  dashboard: benchDashboard,
 };
 for (const area of AREAS) {
   if (only && only !== area) continue;

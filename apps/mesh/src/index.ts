@@ -1,5 +1,5 @@
 import { dispatcherConfigFromEnv, parseDispatcherEnv } from "@m3shd/dispatcher";
-import { parseHubEnv, workflowsFromEnv } from "@m3shd/hub";
+import { defaultDashboardDir, parseHubEnv, workflowsFromEnv } from "@m3shd/hub";
 import { onShutdown } from "@m3shd/service-kit";
 import { pino } from "pino";
 import { startMesh } from "./mesh";
@@ -35,6 +35,10 @@ async function main() {
       trustProxy: hubEnv.M3SHD_TRUST_PROXY,
       auditRetentionDays: hubEnv.M3SHD_AUDIT_RETENTION_DAYS,
       workflows: workflowsFromEnv(hubEnv),
+      dashboard: {
+        dir: hubEnv.M3SHD_DASHBOARD_DIR ?? defaultDashboardDir(),
+        demo: hubEnv.M3SHD_DEMO ?? false,
+      },
     },
     // The lifecycle settings come from the same env fragment as the hub's, so they agree.
     dispatcher: dispatcherConfigFromEnv(dispatcherEnv),
@@ -47,6 +51,7 @@ async function main() {
       "",
       `  M3SHD mesh is up at ${mesh.url}`,
       `  queues: ${mesh.queue.driver.kind}${hubEnv.REDIS_URL ? "" : " (in-process; set REDIS_URL for Redis)"}`,
+      `  dashboard: ${mesh.url}/`,
       `  master token: ${tokenSource}`,
       ...(mesh.seedAdminPasswordFile
         ? [

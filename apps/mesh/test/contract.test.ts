@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { HUB_ROUTES } from "@m3shd/protocol";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { contractHits } from "./contract";
 import { type Api, sse, testMesh } from "./helpers";
 
@@ -238,6 +241,30 @@ describe("route contract over HTTP", () => {
     await ok(api.as(null), "GET", "/api/tasks", 401);
     await ok(api, "GET", "/api/tasks/not-a-task-id", 422);
     await ok(api, "GET", "/api/tasks/task_01J9Z3AAAAAAAAAAAAAAAAAAAA", 404);
+
+    // The dashboard's files and the public demo, on a mesh with a (minimal) build and demo mode on.
+    const build = mkdtempSync(join(tmpdir(), "m3shd-contract-dash-"));
+    mkdirSync(join(build, "assets"));
+    writeFileSync(join(build, "index.html"), "<!doctype html><title>m3shd</title>");
+    writeFileSync(join(build, "assets", "app-ABCD1234.js"), "export {};");
+    writeFileSync(join(build, "sw.js"), "self.addEventListener('fetch', () => {});");
+    writeFileSync(join(build, "manifest.webmanifest"), "{}");
+    writeFileSync(join(build, "icon.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>");
+    onTestFinished(() => rmSync(build, { recursive: true, force: true }));
+    const demo = (await testMesh("embedded", { hub: { dashboard: { dir: build, demo: true } } })).api.as(
+      null,
+    );
+    await ok(demo, "GET", "/", 200);
+    await ok(demo, "GET", "/assets/app-ABCD1234.js", 200);
+    await ok(demo, "GET", "/assets/app-ZZZZ9999.js", 404);
+    await ok(demo, "GET", "/sw.js", 200);
+    await ok(demo, "GET", "/manifest.webmanifest", 200);
+    await ok(demo, "GET", "/icon.svg", 200);
+    await ok(demo, "GET", "/demo", 200);
+    await ok(demo, "GET", "/demo/api/agents", 200);
+    await ok(demo, "GET", "/demo/api/tasks?limit=5", 200);
+    await ok(demo, "GET", "/demo/api/tasks/task_01J9Z3AAAAAAAAAAAAAAAAAAAA", 404);
+    await ok(demo, "GET", "/demo/api/approvals", 200);
 
     const missing = HUB_ROUTES.map((r) => r.id).filter((id) => !contractHits.has(id));
     expect(missing, "hub routes this test never called").toEqual([]);

@@ -5,6 +5,8 @@ import { APPROVAL_ROUTES } from "./approvals";
 import { AUDIT_ROUTES } from "./audit";
 import { AUTH_ROUTES } from "./auth";
 import { CONTEXT_ROUTES } from "./context";
+import { DASHBOARD_ROUTES } from "./dashboard";
+import { DEMO_ROUTES } from "./demo";
 import { DOCS_ROUTES } from "./docs";
 import { HEALTH_ROUTES } from "./health";
 import { KEY_ROUTES } from "./keys";
@@ -25,6 +27,8 @@ export * from "./audit";
 export * from "./auth";
 export * from "./common";
 export * from "./context";
+export * from "./dashboard";
+export * from "./demo";
 export * from "./docs";
 export * from "./health";
 export * from "./keys";
@@ -61,6 +65,8 @@ export const HUB_ROUTES = [
   ...AUTH_ROUTES,
   ...AUDIT_ROUTES,
   ...DOCS_ROUTES,
+  ...DASHBOARD_ROUTES,
+  ...DEMO_ROUTES,
 ] as const satisfies readonly RouteDef[];
 
 /** A hub route's descriptor id, e.g. `tasks.create`. */

@@ -1,0 +1,667 @@
+import type { Agent, ProvenanceResponse, Task } from "@m3shd/protocol";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, api, isDemoApi, type Template } from "./api";
+import { hashLeaf, hexToBytes, verifyInclusion } from "./merkle";
+import { can, type Role } from "./roles";
+import { bus, useLiveRefresh } from "./store";
+
+export const STATUSES = [
+  "waiting",
+  "queued",
+  "assigned",
+  "running",
+  "done",
+  "failed",
+  "cancelled",
+  "suspended",
+] as const;
+const TERMINAL = new Set(["done", "failed", "cancelled", "suspended"]);
+
+export function ago(ms: number | null | undefined): string {
+  if (!ms) return "never";
+  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  return `${Math.round(s / 3600)}h ago`;
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof ApiError) return `${err.status ? `${err.status} ` : ""}${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function ErrorLine({ error }: { error: string | null }) {
+  return error ? (
+    <p role="alert" class="error" data-testid="view-error">
+      {error}
+    </p>
+  ) : null;
+}
+
+// --- Fleet -------------------------------------------------------------------------------------
+
+export function FleetView() {
+  const [agents, setAgents] = useState<Agent[] | null>(null);
+  const [pending, setPending] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useLiveRefresh(
+    () => {
+      api
+        .agents()
+        .then((r) => setAgents(r.agents))
+        .catch((e) => setError(errorText(e)));
+      api
+        .approvals("pending")
+        .then((r) => setPending(r.approvals.length))
+        .catch(() => setPending(null));
+    },
+    (e) => e.type.startsWith("agent_") || e.type.startsWith("approval_") || e.type.startsWith("task_"),
+    [],
+  );
+  const count = (s: string) => agents?.filter((a) => a.status === s).length ?? 0;
+  const active = agents?.reduce((n, a) => n + a.active_tasks, 0) ?? 0;
+  return (
+    <section aria-labelledby="fleet-h" data-testid="fleet-view">
+      <h1 id="fleet-h">Fleet</h1>
+      <ErrorLine error={error} />
+      <dl class="summary" data-testid="fleet-summary">
+        <div>
+          <dt>Online</dt>
+          <dd data-testid="summary-online">{count("online")}</dd>
+        </div>
+        <div>
+          <dt>Busy</dt>
+          <dd data-testid="summary-busy">{count("busy")}</dd>
+        </div>
+        <div>
+          <dt>Offline</dt>
+          <dd data-testid="summary-offline">{count("offline")}</dd>
+        </div>
+        <div>
+          <dt>Active tasks</dt>
+          <dd data-testid="summary-active">{active}</dd>
+        </div>
+        <div>
+          <dt>Pending approvals</dt>
+          <dd data-testid="summary-approvals">{pending ?? "–"}</dd>
+        </div>
+      </dl>
+      {agents === null ? (
+        <p aria-busy="true">Loading agents…</p>
+      ) : agents.length === 0 ? (
+        <p data-testid="fleet-empty">No agent has registered yet. Start a worker with `pnpm start`.</p>
+      ) : (
+        <ul class="cards" data-testid="agent-list">
+          {agents.map((a) => (
+            <li key={a.id} class={`card agent status-${a.status}`} data-testid={`agent-card-${a.id}`}>
+              <h2>{a.name}</h2>
+              <p class="muted">{a.machine ?? "unknown machine"}</p>
+              <p>
+                <span class={`pill status-${a.status}`} data-testid="agent-status">
+                  {a.status}
+                </span>{" "}
+                <span class={`pill breaker-${a.breaker.state}`} data-testid="agent-breaker">
+                  breaker {a.breaker.state}
+                </span>
+              </p>
+              <meter
+                min={0}
+                max={a.max_concurrent}
+                value={a.active_tasks}
+                aria-label={`slots used on ${a.name}`}
+              />
+              <p data-testid="agent-slots">
+                {a.active_tasks}/{a.max_concurrent} slots
+              </p>
+              <p class="muted">
+                {a.provider ?? "?"} · {a.model ?? "no model"} · seen {ago(a.last_seen_at)}
+              </p>
+              <p class="caps">
+                {a.capabilities.map((c) => (
+                  <span key={c} class="chip static">
+                    {c}
+                  </span>
+                ))}
+              </p>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+// --- Tasks -------------------------------------------------------------------------------------
+
+function TaskCard({ t }: { t: Task }) {
+  return (
+    <li class={`card task urgency-${t.urgency}`} data-testid={`task-card-${t.id}`} data-status={t.status}>
+      <a href={`#/task/${t.id}`} class="task-link">
+        <strong>{t.title}</strong>
+        <span class="muted">
+          {t.required_capability} · p{t.priority}
+          {t.assigned_to ? ` · ${t.assigned_to}` : ""}
+        </span>
+      </a>
+    </li>
+  );
+}
+
+function TemplateForm({ template, onDone }: { template: Template; onDone: (msg: string) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const data = new FormData(e.currentTarget as HTMLFormElement);
+    const variables: Record<string, string> = {};
+    for (const v of template.variables) variables[v] = String(data.get(v) ?? "");
+    try {
+      const res = await api.dispatchTemplate(template.id, variables);
+      onDone(`Dispatched ${res.task.id}`);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  return (
+    <form
+      class="card stack"
+      onSubmit={submit}
+      data-testid="template-form"
+      aria-label={`Dispatch ${template.name}`}
+    >
+      <h3>{template.name}</h3>
+      {template.description && <p class="muted">{template.description}</p>}
+      {template.variables.map((v) => (
+        <label key={v}>
+          {v}
+          <input name={v} required data-testid={`template-var-${v}`} />
+        </label>
+      ))}
+      <ErrorLine error={error} />
+      <button type="submit" data-testid="template-dispatch">
+        Dispatch
+      </button>
+    </form>
+  );
+}
+
+function CreateTaskForm({ onDone }: { onDone: (msg: string) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const d = new FormData(e.currentTarget as HTMLFormElement);
+    const deadline = String(d.get("deadline") ?? "");
+    const deps = String(d.get("depends_on") ?? "")
+      .split(/[\s,]+/)
+      .filter(Boolean);
+    const body: Record<string, unknown> = {
+      title: String(d.get("title") ?? ""),
+      prompt: String(d.get("prompt") ?? ""),
+      required_capability: String(d.get("capability") ?? ""),
+      priority: Number(d.get("priority") ?? 5),
+    };
+    // datetime-local has no offset; the hub rejects ambiguous local times, so send epoch ms.
+    if (deadline) body.deadline = new Date(deadline).getTime();
+    if (deps.length) body.depends_on = deps;
+    try {
+      const res = await api.createTask(body);
+      (e.target as HTMLFormElement).reset();
+      onDone(`Created ${res.task.id}`);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  return (
+    <form class="card stack" onSubmit={submit} data-testid="create-task-form" aria-label="Create a task">
+      <h3>New task</h3>
+      <label>
+        Title
+        <input name="title" required maxLength={200} data-testid="create-title" />
+      </label>
+      <label>
+        Prompt
+        <textarea name="prompt" required rows={3} data-testid="create-prompt" />
+      </label>
+      <label>
+        Capability
+        <input name="capability" required data-testid="create-capability" />
+      </label>
+      <label>
+        Priority (1–10)
+        <input name="priority" type="number" min={1} max={10} value={5} data-testid="create-priority" />
+      </label>
+      <label>
+        Deadline
+        <input name="deadline" type="datetime-local" data-testid="create-deadline" />
+      </label>
+      <label>
+        Depends on (task ids)
+        <input name="depends_on" data-testid="create-depends" />
+      </label>
+      <ErrorLine error={error} />
+      <button type="submit" data-testid="create-submit">
+        Create
+      </button>
+    </form>
+  );
+}
+
+/** Tasks per server page: the kanban shows one newest-first page, grouped by status. */
+export const TASKS_PAGE = 50;
+
+export function TasksView({ role }: { role: Role }) {
+  const [filters, setFilters] = useState({ status: "", capability: "", agent: "" });
+  // The loaded pages (newest first) and the cursor of the next one; columns group them by status.
+  const [list, setList] = useState<{ tasks: Task[]; next: string | null } | null>(null);
+  const [templates, setTemplates] = useState<Template[]>([]);
+  const [open, setOpen] = useState<Template | "create" | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const writable = can(role, "tasks:write");
+  const shown = filters.status ? [filters.status] : [...STATUSES];
+  const firstPageAt = useRef<number | null>(null);
+  const query = (cursor?: string) => ({
+    limit: TASKS_PAGE,
+    status: filters.status || undefined,
+    capability: filters.capability || undefined,
+    agent: filters.agent || undefined,
+    cursor,
+  });
+
+  // One request per refresh, whatever the table holds: never the whole history (the failure of
+  // dashboards that load everything up front). Older pages come from the cursor on demand.
+  const load = () => {
+    const started = performance.now();
+    api
+      .tasks(query())
+      .then((r) => {
+        setList((prev) => {
+          // Keep pages already loaded below the first, minus tasks now on the first page.
+          const fresh = new Set(r.tasks.map((t) => t.id));
+          const older =
+            prev && prev.tasks.length > TASKS_PAGE
+              ? prev.tasks.slice(TASKS_PAGE).filter((t) => !fresh.has(t.id))
+              : [];
+          return { tasks: [...r.tasks, ...older], next: older.length ? (prev?.next ?? null) : r.next_cursor };
+        });
+        setError(null);
+        if (firstPageAt.current === null) {
+          firstPageAt.current = performance.now() - started;
+          performance.mark("m3shd:tasks-first-page");
+        }
+      })
+      .catch((e) => setError(errorText(e)));
+  };
+  useLiveRefresh(load, (e) => e.type.startsWith("task_") && e.type !== "task_chunk", [
+    filters.status,
+    filters.capability,
+    filters.agent,
+  ]);
+  useEffect(() => setList(null), [filters.status, filters.capability, filters.agent]);
+  // Templates wait for the first page: on a busy hub the task list is what the operator came for.
+  const listReady = list !== null;
+  useEffect(() => {
+    if (!writable || !listReady) return;
+    api
+      .templates()
+      .then((r) => setTemplates(r.templates))
+      .catch(() => setTemplates([]));
+  }, [writable, listReady]);
+
+  const more = async () => {
+    if (!list?.next) return;
+    try {
+      const r = await api.tasks(query(list.next));
+      const seen = new Set(list.tasks.map((t) => t.id));
+      setList({ tasks: [...list.tasks, ...r.tasks.filter((t) => !seen.has(t.id))], next: r.next_cursor });
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  const columns: Record<string, Task[]> = {};
+  for (const s of shown) columns[s] = [];
+  for (const t of list?.tasks ?? []) columns[t.status]?.push(t);
+  const done = (msg: string) => {
+    setNotice(msg);
+    setOpen(null);
+  };
+
+  return (
+    <section aria-labelledby="tasks-h" data-testid="tasks-view">
+      <h1 id="tasks-h">Tasks</h1>
+      <form class="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter tasks">
+        <label>
+          Status
+          <select
+            value={filters.status}
+            onChange={(e) => setFilters({ ...filters, status: (e.target as HTMLSelectElement).value })}
+            data-testid="filter-status"
+          >
+            <option value="">all</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Capability
+          <input
+            value={filters.capability}
+            onChange={(e) =>
+              setFilters({ ...filters, capability: (e.target as HTMLInputElement).value.trim() })
+            }
+            data-testid="filter-capability"
+          />
+        </label>
+        <label>
+          Agent
+          <input
+            value={filters.agent}
+            onChange={(e) => setFilters({ ...filters, agent: (e.target as HTMLInputElement).value.trim() })}
+            data-testid="filter-agent"
+          />
+        </label>
+      </form>
+      {writable && (
+        <fieldset class="chips" data-testid="template-chips">
+          <legend class="sr-only">Templates</legend>
+          {templates.map((t) => (
+            <button
+              type="button"
+              key={t.id}
+              class="chip"
+              aria-pressed={open !== "create" && open?.id === t.id}
+              onClick={() => setOpen(open !== "create" && open?.id === t.id ? null : t)}
+              data-testid={`template-chip-${t.name}`}
+            >
+              {t.name}
+            </button>
+          ))}
+          <button
+            type="button"
+            class="chip primary"
+            aria-pressed={open === "create"}
+            onClick={() => setOpen(open === "create" ? null : "create")}
+            data-testid="create-task-open"
+          >
+            + New task
+          </button>
+        </fieldset>
+      )}
+      {open === "create" && <CreateTaskForm onDone={done} />}
+      {open && open !== "create" && <TemplateForm key={open.id} template={open} onDone={done} />}
+      {notice && (
+        <p role="status" data-testid="tasks-notice">
+          {notice}
+        </p>
+      )}
+      <ErrorLine error={error} />
+      {list === null ? (
+        <p aria-busy="true">Loading tasks…</p>
+      ) : (
+        <>
+          <div class="kanban" data-testid="kanban" data-loaded={list.tasks.length}>
+            {shown.map((s) => (
+              <section key={s} class="column" aria-label={`${s} tasks`} data-testid={`column-${s}`}>
+                <h2>
+                  {s} <span class="muted">{columns[s]?.length ?? 0}</span>
+                </h2>
+                <ul>
+                  {columns[s]?.map((t) => (
+                    <TaskCard key={t.id} t={t} />
+                  ))}
+                </ul>
+              </section>
+            ))}
+          </div>
+          <p class="muted" data-testid="tasks-page-info">
+            {list.tasks.length} newest task(s) shown{list.next ? "; older ones on the next page" : ""}.
+          </p>
+          {list.next && (
+            <button type="button" class="ghost" onClick={more} data-testid="tasks-more">
+              Load {TASKS_PAGE} older
+            </button>
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+// --- Task detail -------------------------------------------------------------------------------
+
+type Verdict =
+  | { state: "checking" }
+  | { state: "absent"; why: string }
+  | { state: "verified"; chain: number; index: number; size: number }
+  | { state: "broken"; why: string };
+
+/** Checks the task's provenance: the hub's chain verdict, then the Merkle inclusion proof, here. */
+export async function checkProvenance(taskId: string, p: ProvenanceResponse): Promise<Verdict> {
+  if (!p.verdict.ok) return { state: "broken", why: `chain: ${p.verdict.reason ?? "broken"}` };
+  const link = p.chain.find((l) => l.task_id === taskId);
+  if (!link) return { state: "broken", why: "the chain has no link for this task" };
+  const leaf = await hashLeaf(hexToBytes(link.hash));
+  const result = await verifyInclusion({
+    leafIndex: p.merkle.leaf_index,
+    treeSize: p.merkle.tree_size,
+    leafHash: leaf,
+    proof: p.merkle.proof.map(hexToBytes),
+    root: hexToBytes(p.merkle.root),
+  });
+  return result.ok
+    ? { state: "verified", chain: p.chain.length, index: p.merkle.leaf_index, size: p.merkle.tree_size }
+    : { state: "broken", why: `inclusion: ${result.reason}` };
+}
+
+export function TaskDetailView({ id, role }: { id: string; role: Role }) {
+  const [task, setTask] = useState<Task | null>(null);
+  const [chunks, setChunks] = useState<Map<number, string>>(new Map());
+  const [verdict, setVerdict] = useState<Verdict>({ state: "checking" });
+  const [error, setError] = useState<string | null>(null);
+
+  useLiveRefresh(
+    () => {
+      api
+        .task(id)
+        .then((r) => setTask(r.task))
+        .catch((e) => setError(errorText(e)));
+      if (isDemoApi()) return; // outputs are redacted in the demo: no chunks to read
+      api
+        .chunks(id)
+        .then((r) => setChunks(new Map(r.chunks.map((c) => [c.seq, c.content]))))
+        .catch(() => undefined);
+    },
+    (e) =>
+      e.type.startsWith("task_") &&
+      e.type !== "task_chunk" &&
+      (e.data as { task_id?: string }).task_id === id,
+    [id],
+  );
+  // Streamed output arrives as events and is appended in `seq` order without a round trip.
+  useEffect(
+    () =>
+      bus.on((e) => {
+        if (e.type === "task_chunk" && e.data.task_id === id) {
+          setChunks((m) => new Map(m).set(e.data.seq, e.data.content));
+        }
+      }),
+    [id],
+  );
+  useEffect(() => {
+    if (task?.status !== "done") {
+      setVerdict({ state: "absent", why: "only completed tasks are signed" });
+      return;
+    }
+    if (isDemoApi()) {
+      setVerdict({ state: "absent", why: "provenance is not part of the public demo" });
+      return;
+    }
+    setVerdict({ state: "checking" });
+    api
+      .provenance(id)
+      .then((p) => checkProvenance(id, p))
+      .then(setVerdict)
+      .catch((e) => setVerdict({ state: "broken", why: errorText(e) }));
+  }, [id, task?.status]);
+
+  if (error) return <ErrorLine error={error} />;
+  if (!task) return <p aria-busy="true">Loading task…</p>;
+  const streamed = [...chunks.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([, c]) => c)
+    .join("");
+  const output = task.output ?? streamed;
+  const cancel = async () => {
+    try {
+      setTask((await api.cancelTask(id, "cancelled from the dashboard")).task);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+  return (
+    <article aria-labelledby="task-h" data-testid="task-detail" data-status={task.status}>
+      <p>
+        <a href="#/tasks">← Tasks</a>
+      </p>
+      <h1 id="task-h">{task.title}</h1>
+      <p>
+        <span class={`pill status-${task.status}`} data-testid="task-status">
+          {task.status}
+        </span>{" "}
+        <span class={`pill urgency-${task.urgency}`}>urgency {task.urgency}</span>{" "}
+        <span class="muted">{task.id}</span>
+      </p>
+      {can(role, "tasks:write") && !TERMINAL.has(task.status) && (
+        <p>
+          <button type="button" class="danger" onClick={cancel} data-testid="task-cancel">
+            Cancel task
+          </button>
+        </p>
+      )}
+      <section class="card" aria-label="Provenance" data-testid="provenance" data-state={verdict.state}>
+        <h2>Provenance</h2>
+        <p data-testid="provenance-verdict">
+          {verdict.state === "verified"
+            ? `Verified in this browser: chain of ${verdict.chain} link(s) intact; Merkle inclusion proof of leaf ${verdict.index} in a log of ${verdict.size} checks against the root.`
+            : verdict.state === "checking"
+              ? "Checking…"
+              : verdict.state === "absent"
+                ? `No verdict: ${verdict.why}`
+                : `NOT VERIFIED: ${verdict.why}`}
+        </p>
+      </section>
+      <section class="card" aria-label="Output">
+        <h2>Output</h2>
+        <pre data-testid="task-output" aria-live="polite">
+          {output || "(no output yet)"}
+        </pre>
+      </section>
+      <dl class="facts">
+        <dt>Prompt (as submitted)</dt>
+        <dd>
+          <pre data-testid="task-prompt">{task.prompt}</pre>
+        </dd>
+        {task.prompt_parts && (
+          <>
+            <dt>Prompt parts</dt>
+            <dd data-testid="task-prompt-parts">
+              memory: {task.prompt_parts.memory ? "recalled" : "none"} · parents:{" "}
+              {task.prompt_parts.parents ? `${task.prompt_parts.parents.length} chars` : "none"} · handoffs:{" "}
+              {task.prompt_parts.handoffs.length}
+            </dd>
+          </>
+        )}
+        {task.composed_prompt !== undefined && task.composed_prompt !== task.prompt && (
+          <>
+            <dt>Composed prompt (what the worker received)</dt>
+            <dd>
+              <pre data-testid="task-composed-prompt">{task.composed_prompt}</pre>
+            </dd>
+          </>
+        )}
+        <dt>Capability / priority</dt>
+        <dd>
+          {task.required_capability} / {task.priority}
+        </dd>
+        <dt>Deadline</dt>
+        <dd>{task.deadline ? new Date(task.deadline).toISOString() : "none"}</dd>
+        <dt>Attempts</dt>
+        <dd data-testid="task-attempts">
+          {task.attempts} of {task.max_attempts}
+        </dd>
+        <dt>Confidence</dt>
+        <dd>{task.confidence ?? "–"}</dd>
+        <dt>Model / usage / cost</dt>
+        <dd>
+          {task.model ?? "–"} /{" "}
+          {task.usage ? `${task.usage.input_tokens} in, ${task.usage.output_tokens} out` : "–"} /{" "}
+          {task.cost_usd !== null ? `$${task.cost_usd.toFixed(4)}` : "–"}
+        </dd>
+        <dt>Depends on</dt>
+        <dd>
+          {task.depends_on.length
+            ? task.depends_on.map((d) => (
+                <a key={d} href={`#/task/${d}`} class="chip static">
+                  {d}
+                </a>
+              ))
+            : "none"}
+          {task.continuation_of && (
+            <a href={`#/task/${task.continuation_of}`}> continues {task.continuation_of}</a>
+          )}
+          {task.continued_by && <a href={`#/task/${task.continued_by}`}> continued by {task.continued_by}</a>}
+        </dd>
+        {task.error && (
+          <>
+            <dt>Error</dt>
+            <dd class="error">{task.error}</dd>
+          </>
+        )}
+      </dl>
+      <section class="card" aria-label="Assignment reason" data-testid="assignment">
+        <h2>Why this agent</h2>
+        {task.assignment ? (
+          <>
+            <p>
+              Winner <strong data-testid="assignment-winner">{task.assignment.winner}</strong> by{" "}
+              {task.assignment.strategy}
+            </p>
+            <table>
+              <caption class="sr-only">Candidates</caption>
+              <thead>
+                <tr>
+                  <th scope="col">agent</th>
+                  <th scope="col">score</th>
+                  <th scope="col">details</th>
+                </tr>
+              </thead>
+              <tbody>
+                {task.assignment.candidates.map((c) => {
+                  const { agent_id, score, ...rest } = c as { agent_id: string; score: number } & Record<
+                    string,
+                    unknown
+                  >;
+                  return (
+                    <tr key={agent_id}>
+                      <td>{agent_id}</td>
+                      <td>{score.toFixed(3)}</td>
+                      <td class="muted">
+                        {Object.entries(rest)
+                          .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+                          .join(", ")}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </>
+        ) : (
+          <p>Not assigned yet.</p>
+        )}
+      </section>
+    </article>
+  );
+}
