@@ -12,6 +12,7 @@ import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerAuditRoutes } from "./routes/audit";
 import { registerHealthRoutes } from "./routes/health";
+import { registerMeRoutes } from "./routes/me";
 import { registerMemoryRoutes } from "./routes/memory";
 import { registerProvenanceRoutes } from "./routes/provenance";
 import { registerSessionRoutes } from "./routes/sessions";
@@ -106,6 +107,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   registerApiKeyRoutes(app, deps, limits);
   registerUserRoutes(app, deps);
   registerSessionRoutes(app, deps, limits);
+  registerMeRoutes(app, deps);
   registerAuditRoutes(app, deps);
 
   const dataDir = ctx.config.dataDir;
