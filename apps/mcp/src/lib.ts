@@ -1,0 +1,7 @@
+export * from "./await";
+export * from "./errors";
+export * from "./port";
+export * from "./resources";
+export * from "./server";
+export * from "./tasks-adapter";
+export * from "./tools";
