@@ -257,7 +257,7 @@ export class MemoryMesh {
         guard("dispatchTemplate");
         const template = mesh.templates.find((t) => t.id === id);
         if (!template) throw new MeshPortError("not_found", `template ${id} not found`);
-        const missing = template.variables.filter((v) => !(input.variables ?? {})[v]);
+        const missing = template.variables.filter((v) => !input.variables?.[v]);
         if (missing.length)
           throw new MeshPortError("validation_failed", `Missing variables: ${missing.join(", ")}`);
         return mesh.newTask({

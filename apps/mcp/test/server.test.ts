@@ -26,6 +26,11 @@ function errorOf(result: unknown): { code: string; message: string; text: string
   return { code: meta.code ?? "", message: meta.message ?? "", text };
 }
 
+function textOf(read: { contents: ({ text: string } | { blob: string })[] }): string {
+  const first = read.contents[0];
+  return first && "text" in first ? first.text : "";
+}
+
 async function admin() {
   const mesh = new MemoryMesh();
   const port = mesh.portFor(mesh.token("admin", ALL_PERMISSIONS));
@@ -304,12 +309,10 @@ describe("resources", () => {
     const templates = (await client.listResourceTemplates()).resourceTemplates.map((r) => r.uriTemplate);
     expect(templates).toEqual(["m3shd://tasks/{id}"]);
     const read = await client.readResource({ uri: `m3shd://tasks/${task_id}` });
-    const body = JSON.parse(String(read.contents[0]?.text));
+    const body = JSON.parse(textOf(read));
     expect(body.task.id).toBe(task_id);
     expect(body.chunks).toEqual([{ seq: 0, content: "partial" }]);
-    const agents = JSON.parse(
-      String((await client.readResource({ uri: "m3shd://agents" })).contents[0]?.text),
-    );
+    const agents = JSON.parse(textOf(await client.readResource({ uri: "m3shd://agents" })));
     expect(agents.agents[0].id).toBe("agent-1");
     await expect(
       client.readResource({ uri: "m3shd://tasks/task_01J0000000000000000000000Z" }),
