@@ -37,4 +37,4 @@ export const whoAmIRoute = defineRoute({
 });
 
 /** Routes about the caller's own credential. */
-export const AUTH_ROUTES = [whoAmIRoute] as const;
+export const AUTH_ME_ROUTES = [whoAmIRoute] as const;
