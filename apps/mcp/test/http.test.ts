@@ -80,7 +80,7 @@ describe("Streamable HTTP", () => {
     ]) {
       const res = await fetch(`http://127.0.0.1:${port}${path}`);
       expect(res.status, path).toBe(200);
-      const body = await res.json();
+      const body = (await res.json()) as { scopes_supported: string[] };
       expect(body).toMatchObject({
         resource: url,
         authorization_servers: ["http://127.0.0.1:7700"],
