@@ -11,6 +11,7 @@ import { MeshPortError } from "../src/port";
 import { TOOLS } from "../src/tools";
 import { connectInMemory } from "./connect";
 import { ALL_PERMISSIONS, MemoryMesh } from "./memory-mesh";
+import { expectToolsSnapshot } from "./tools-snapshot";
 
 function structured<T = Record<string, unknown>>(result: unknown): T {
   const parsed = CallToolResultSchema.parse(result);
@@ -51,6 +52,7 @@ describe("tools/list", () => {
     // dispatch_task is offered as an MCP task (optional), the rest are plain tools.
     expect(tools.find((t) => t.name === "dispatch_task")?.execution?.taskSupport).toBe("optional");
     expect(tools.find((t) => t.name === "get_task")?.execution?.taskSupport).toBe("forbidden");
+    expectToolsSnapshot(tools, "in-memory");
   });
 
   test("a weaker token sees only the tools whose route permission it holds; a hidden tool cannot be called", async () => {
