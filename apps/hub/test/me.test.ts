@@ -33,11 +33,12 @@ describe("GET /api/auth/me", () => {
   test("401 with the error envelope without a valid credential; a malformed header never falls back", async ({
     t,
   }) => {
-    for (const headers of [
+    const cases: Record<string, string>[] = [
       {},
       { authorization: "Bearer not-a-real-token" },
       { authorization: "Basic abc" },
-    ]) {
+    ];
+    for (const headers of cases) {
       const res = await t.call("GET", "/api/auth/me", { headers });
       expect(res.status, JSON.stringify(headers)).toBe(401);
       expect(ErrorBodySchema.parse(res.body).error.code).toBe("unauthorized");

@@ -132,7 +132,7 @@ export class MemoryMesh {
 
   chunk(id: string, content: string): void {
     const list = this.chunks.get(id) ?? [];
-    list.push({ seq: list.length, content });
+    list.push({ attempt: 1, seq: list.length, content });
     this.chunks.set(id, list);
   }
 

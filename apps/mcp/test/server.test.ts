@@ -313,7 +313,7 @@ describe("resources", () => {
     const read = await client.readResource({ uri: `m3shd://tasks/${task_id}` });
     const body = JSON.parse(textOf(read));
     expect(body.task.id).toBe(task_id);
-    expect(body.chunks).toEqual([{ seq: 0, content: "partial" }]);
+    expect(body.chunks).toEqual([{ attempt: 1, seq: 0, content: "partial" }]);
     const agents = JSON.parse(textOf(await client.readResource({ uri: "m3shd://agents" })));
     expect(agents.agents[0].id).toBe("agent-1");
     await expect(
