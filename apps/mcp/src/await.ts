@@ -40,6 +40,9 @@ export interface AwaitResult {
   waited_ms: number;
 }
 
+/** Pause between the last progress step and the result (see `awaitTask`). */
+const PROGRESS_FLUSH_MS = 25;
+
 /** Longest chunk text put in one progress message (the whole output is in the task). */
 const CHUNK_MESSAGE_MAX = 2000;
 
@@ -56,6 +59,7 @@ export async function awaitTask(port: MeshPort, id: string, options: AwaitOption
   let afterSeq = -1;
   for (;;) {
     const task = await port.getTask(id);
+    const before = progress;
     if (options.onProgress) {
       // Chunks first: the output streamed before a task finished is reported before "done".
       for (const chunk of await port.listChunks(id, afterSeq)) {
@@ -70,7 +74,13 @@ export async function awaitTask(port: MeshPort, id: string, options: AwaitOption
     }
     lastStatus = task.status;
     const waited = now() - started;
-    if (isFinished(task.status)) return { state: "finished", task, waited_ms: waited };
+    if (isFinished(task.status)) {
+      // The SDK client handles a response at once but a notification a microtask later, and
+      // drops progress for a request it already answered: when the last steps and the result
+      // arrive in one read, the steps are lost. A short pause lets them be read first.
+      if (progress > before) await sleep(PROGRESS_FLUSH_MS, options.signal);
+      return { state: "finished", task, waited_ms: waited };
+    }
     if (waited + options.pollMs > maxMs || options.signal?.aborted) {
       return { state: "still_running", task, waited_ms: waited };
     }
