@@ -8,10 +8,9 @@ import {
   setAgentStatus,
   toApiAgent,
   transitionTask,
-  updateAgent,
 } from "@m3shd/db";
+import { agentsOverBudget, claimProbe } from "@m3shd/lifecycle";
 import type { Assignment } from "@m3shd/protocol";
-import { agentsOverBudget } from "./budget";
 import type { DispatcherContext } from "./context";
 import { emit } from "./events";
 import {
@@ -44,7 +43,7 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
     live.map((a) => a.id),
   );
   // Over their daily token cap: no new work today (they keep their slots and status).
-  const overBudget = agentsOverBudget(ctx, live);
+  const overBudget = agentsOverBudget(ctx.database, live, ctx.config.dailyTokenCap, now);
   const agents = new Map<string, CandidateAgent & { row: AgentRow }>();
   for (const row of live) {
     const activeTasks = active.get(row.id) ?? 0;
@@ -115,18 +114,10 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
         // two dispatchers cannot both send one.
         const breaker = effectiveBreaker(winner, now, ctx.config.selection.breakerCooldownMs);
         if (breaker === "half_open" && winner.breakerState === "open") {
-          const claimed = updateAgent(tx, {
-            id: winner.id,
-            set: { breakerState: "half_open" },
-            expect: { breakerState: ["open"] },
-            now,
-          });
-          if (!claimed.changed) continue;
+          const probe = claimProbe(tx, { agentId: winner.id, failures: winner.row.breakerFailures, now });
+          if (!probe) continue;
           winner.breakerState = "half_open";
-          const failures = winner.row.breakerFailures;
-          events.push(() =>
-            emit(ctx, "agent_breaker", { agent_id: winner.id, from: "open", to: "half_open", failures }),
-          );
+          events.push(() => emit(ctx, "agent_breaker", probe));
         }
 
         const assignment: Assignment = {

@@ -1,15 +1,15 @@
-import {
-  type DagSettings,
-  DEFAULT_DAG_SETTINGS,
-  DEFAULT_DAILY_TOKEN_CAP,
-  type OpenedDatabase,
-} from "@m3shd/db";
+import type { OpenedDatabase } from "@m3shd/db";
+import { DEFAULT_LIFECYCLE_SETTINGS, type LifecycleSettings } from "@m3shd/lifecycle";
 import type { QueueRuntime } from "@m3shd/queue";
 import type { Logger } from "pino";
 import { DEFAULT_SELECTION, type SelectionConfig } from "./select";
 
-/** Every timeout is configurable so tests run in seconds. */
-export interface DispatcherConfig {
+/**
+ * Every timeout is configurable so tests run in seconds. The lifecycle settings (`dag`: what a
+ * task that fails for good here does to its dependents; `dailyTokenCap`) are the lifecycle
+ * module's, the same type and defaults the hub reads.
+ */
+export interface DispatcherConfig extends LifecycleSettings {
   selection: SelectionConfig;
   /** Queued tasks considered per pass. */
   batchSize: number;
@@ -27,16 +27,10 @@ export interface DispatcherConfig {
     reconcile: number;
     approvals?: number;
   };
-  /**
-   * Tokens per agent per UTC day unless the agent has its own cap (`agents.daily_token_cap`); an
-   * agent at or over its cap gets no new work until the day rolls over. 0: no default cap.
-   */
-  dailyTokenCap: number;
-  /** What a task that fails for good here (attempts used up) does to its dependents. */
-  dag: DagSettings;
 }
 
 export const DEFAULT_DISPATCHER_CONFIG: DispatcherConfig = {
+  ...DEFAULT_LIFECYCLE_SETTINGS,
   selection: DEFAULT_SELECTION,
   batchSize: 500,
   concurrency: 32,
@@ -49,8 +43,6 @@ export const DEFAULT_DISPATCHER_CONFIG: DispatcherConfig = {
     reconcile: 10_000,
     approvals: 5_000,
   },
-  dailyTokenCap: DEFAULT_DAILY_TOKEN_CAP,
-  dag: DEFAULT_DAG_SETTINGS,
 };
 
 export interface DispatcherContext {

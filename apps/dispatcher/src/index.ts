@@ -3,9 +3,8 @@ import { openDatabase } from "@m3shd/db";
 import { createQueueRuntime } from "@m3shd/queue";
 import { onShutdown } from "@m3shd/service-kit";
 import { pino } from "pino";
-import { DEFAULT_DISPATCHER_CONFIG } from "./context";
 import { createDispatcher } from "./dispatcher";
-import { parseDispatcherEnv } from "./env";
+import { dispatcherConfigFromEnv, parseDispatcherEnv } from "./env";
 
 /**
  * Standalone dispatcher (split deployment): consumes `dispatch.*` jobs from Redis and assigns
@@ -31,17 +30,7 @@ async function main() {
     queue,
     logger,
     now: Date.now,
-    config: {
-      ...DEFAULT_DISPATCHER_CONFIG,
-      offlineAfterMs: env.M3SHD_OFFLINE_AFTER_MS,
-      zombieAfterMs: env.M3SHD_ZOMBIE_AFTER_MS,
-      selection: { exploration: env.M3SHD_UCB_EXPLORATION, breakerCooldownMs: env.M3SHD_BREAKER_COOLDOWN_MS },
-      dailyTokenCap: env.M3SHD_DAILY_TOKEN_CAP,
-      dag: {
-        failFast: env.M3SHD_DAG_FAIL_FAST ?? true,
-        parentOutputBudgetBytes: env.M3SHD_PARENT_OUTPUT_BUDGET_BYTES,
-      },
-    },
+    config: dispatcherConfigFromEnv(env),
   });
   await dispatcher.start();
   logger.info({ queue: queue.driver.kind }, "dispatcher running");

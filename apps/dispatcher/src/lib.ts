@@ -1,7 +1,7 @@
 export { type PassResult, runDispatchPass } from "./assign";
 export { DEFAULT_DISPATCHER_CONFIG, type DispatcherConfig, type DispatcherContext } from "./context";
 export { createDispatcher, type Dispatcher } from "./dispatcher";
-export { type DispatcherEnv, DispatcherEnvSchema, parseDispatcherEnv } from "./env";
+export { type DispatcherEnv, DispatcherEnvSchema, dispatcherConfigFromEnv, parseDispatcherEnv } from "./env";
 export {
   breakerAdmits,
   type CandidateAgent,

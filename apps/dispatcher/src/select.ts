@@ -1,3 +1,4 @@
+import { breakerAdmits, effectiveBreaker } from "@m3shd/lifecycle";
 import type { BreakerState } from "@m3shd/protocol";
 
 /** Tunables of agent selection. */
@@ -26,29 +27,8 @@ export interface CapabilityRecord {
   failures: number;
 }
 
-/**
- * The breaker as the dispatcher must treat it now. An `open` breaker whose cool-down has passed
- * is `half_open`: it may take exactly one probe task, and only while it has nothing in flight
- * (the probe is the only task it holds until its outcome closes or re-opens the breaker).
- */
-export function effectiveBreaker(
-  agent: Pick<CandidateAgent, "breakerState" | "breakerOpenedAt">,
-  now: number,
-  cooldownMs: number,
-): BreakerState {
-  if (agent.breakerState === "open") {
-    return agent.breakerOpenedAt !== null && now - agent.breakerOpenedAt >= cooldownMs ? "half_open" : "open";
-  }
-  return agent.breakerState;
-}
-
-/** Whether the breaker lets a new task through now. */
-export function breakerAdmits(agent: CandidateAgent, now: number, cooldownMs: number): boolean {
-  const state = effectiveBreaker(agent, now, cooldownMs);
-  if (state === "closed") return true;
-  if (state === "half_open") return agent.activeTasks === 0; // the single probe
-  return false;
-}
+// The breaker's rules (cool-down, the single half-open probe) are the lifecycle module's.
+export { breakerAdmits, effectiveBreaker };
 
 /**
  * UCB1 with a Beta(1,1) prior:

@@ -7,11 +7,12 @@ import {
   type Task as TaskRow,
   transitionTask,
 } from "@m3shd/db";
-import { PRIORITY_MAX, type RequeueReason, URGENCIES, type Urgency } from "@m3shd/protocol";
+import { announceRequeue, enqueueAlerts, publishSettlement, settle } from "@m3shd/lifecycle";
+import { PRIORITY_MAX, type RequeueReason, taskFailedAlert, URGENCIES, type Urgency } from "@m3shd/protocol";
 import { and, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { DispatcherContext } from "./context";
 import { emit } from "./events";
-import { onAgentDown, publishExhausted, settleExhausted } from "./workflows";
+import { onAgentDown } from "./workflows";
 
 /**
  * Takes a task back from its agent: `assigned`/`running` → `queued`, or → `failed` when its
@@ -41,7 +42,7 @@ export async function reclaimTask(
           now,
         });
         // Failed for good: its dependents are settled (fail-fast) in the same transaction.
-        return exhausted ? settleExhausted(tx, ctx, task.id, now) : null;
+        return exhausted ? settle(tx, ctx.config, { parentId: task.id, outcome: "failed", now }) : null;
       },
       { behavior: "immediate" },
     );
@@ -58,16 +59,19 @@ export async function reclaimTask(
       max_attempts: task.maxAttempts,
       final: true,
     });
-    await publishExhausted(ctx, { ...task, attempts }, settlement, `${reason}: no attempts left`);
+    await publishSettlement(ctx, settlement, task.id);
+    await enqueueAlerts(ctx, [
+      taskFailedAlert({
+        taskId: task.id,
+        title: task.title,
+        agentId: task.assignedTo,
+        error: `${reason}: no attempts left`,
+        attempts: Math.max(attempts, 1),
+      }),
+    ]);
     return false;
   }
-  await emit(ctx, "task_requeued", {
-    task_id: task.id,
-    reason,
-    previous_agent_id: task.assignedTo,
-    attempts,
-  });
-  await ctx.queue.jobs.enqueue("dispatch.assign", { taskId: task.id });
+  await announceRequeue(ctx, { taskId: task.id, reason, previousAgentId: task.assignedTo, attempts });
   return true;
 }
 

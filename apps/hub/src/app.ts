@@ -23,6 +23,7 @@ import { registerTokenRoutes } from "./routes/tokens";
 import { registerUserRoutes } from "./routes/users";
 import { registerWorkerRoutes } from "./routes/worker";
 import { registerWorkflowRoutes } from "./routes/workflows";
+import { pruneAuditLog } from "./services/audit";
 import { createDefaultAuthenticator } from "./services/auth";
 import { createHubLimits, type HubLimits } from "./services/limits";
 import { authConfig } from "./services/sessions";
@@ -120,6 +121,17 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   registerAuditRoutes(app, deps);
   registerDocsRoutes(app, deps);
 
+  // Audit retention: old rows are pruned on a timer (every hub process may run it; it is idempotent).
+  const auditPruner = setInterval(() => {
+    try {
+      const pruned = pruneAuditLog(ctx);
+      if (pruned > 0) ctx.logger.info({ pruned }, "audit log pruned");
+    } catch (err) {
+      ctx.logger.error({ err }, "audit log prune failed");
+    }
+  }, ctx.config.auditPruneEveryMs ?? 3_600_000);
+  auditPruner.unref();
+
   const dataDir = ctx.config.dataDir;
   const ready = dataDir
     ? ensureSeedAdmin(ctx, dataDir).then((seed) => ({ seedAdminPasswordFile: seed.passwordFile }))
@@ -136,6 +148,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
     ready,
     close() {
       unsubscribe();
+      clearInterval(auditPruner);
       waiters.close();
       streamHub.closeAll();
       limits.close();

@@ -35,6 +35,10 @@ export interface HubConfig {
   trustProxy?: boolean;
   /** Sessions and login throttling; defaults in `DEFAULT_AUTH_CONFIG`. */
   auth?: Partial<AuthConfig>;
+  /** Audit rows older than this many days are pruned (365; 0 keeps every row). */
+  auditRetentionDays?: number;
+  /** How often the hub prunes the audit log, in ms (1 h). */
+  auditPruneEveryMs?: number;
 }
 
 /** Session lifetime and login throttling. */

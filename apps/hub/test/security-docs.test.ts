@@ -3,12 +3,13 @@ import { fileURLToPath } from "node:url";
 import { PERMISSIONS, type Permission, ROLE_PRESETS, USER_ROLES } from "@m3shd/protocol";
 import { describe, expect } from "vitest";
 import { listRoutePermissions } from "../src/middleware/auth";
+import { AUDIT_ACTIONS } from "../src/services/audit";
 import { USER_ROLE_PERMISSIONS } from "../src/services/permissions";
 import { secTest as test } from "./security-fixture";
 
 /**
- * `docs/security.md` carries two generated tables: route → permission (from the routes' own
- * `authorize` declarations, the single source) and permission → presets/roles. This test fails when
+ * `docs/security.md` carries three generated tables: route → permission (from the routes' own
+ * `authorize` declarations, the single source) and permission → presets/roles, and the audit actions. This test fails when
  * either is stale; regenerate with `M3SHD_UPDATE_DOCS=1 pnpm --filter @m3shd/hub test security-docs`.
  */
 
@@ -51,6 +52,11 @@ function presetTable(): string {
   return [header, rule, ...rows, `| **total** | ${counts.join(" | ")} |`].join("\n");
 }
 
+function auditTable(): string {
+  const rows = Object.entries(AUDIT_ACTIONS).map(([action, meaning]) => `| \`${action}\` | ${meaning} |`);
+  return ["| action | recorded when |", "| --- | --- |", ...rows].join("\n");
+}
+
 function replaceBlock(doc: string, name: string, body: string): string {
   const begin = `<!-- generated:${name}:begin -->`;
   const end = `<!-- generated:${name}:end -->`;
@@ -65,9 +71,9 @@ describe("docs/security.md", () => {
     const routes = listRoutePermissions(t.hub.app);
     const current = readFileSync(DOC, "utf8");
     const wanted = replaceBlock(
-      replaceBlock(current, "routes", routeTable(routes)),
-      "presets",
-      presetTable(),
+      replaceBlock(replaceBlock(current, "routes", routeTable(routes)), "presets", presetTable()),
+      "audit",
+      auditTable(),
     );
     const update = process.env.M3SHD_UPDATE_DOCS === "1" && wanted !== current;
     if (update) writeFileSync(DOC, wanted);

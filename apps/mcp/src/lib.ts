@@ -1,4 +1,5 @@
 export * from "./await";
+export * from "./client-port";
 export * from "./errors";
 export * from "./port";
 export * from "./resources";

@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [--only <area>]`: measures the mesh on this machine and ends with ONE line holding a
- * flat JSON object of numbers (progress goes to stderr). Areas: dispatch, sse, dag, memory.
+ * flat JSON object of numbers (progress goes to stderr). Areas: dispatch, sse, dag, memory, mcp.
  * The hub + dispatcher run in this process (the embedded mesh, with or without Redis); the
  * simulated workers run in a child process, talking real HTTP.
  */
@@ -19,7 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: { only: { type: "string" }, quick: { type: "boolean", default: false } },
 });
-const AREAS = ["dispatch", "sse", "dag", "memory"] as const;
+const AREAS = ["dispatch", "sse", "dag", "memory", "mcp"] as const;
 type Area = (typeof AREAS)[number];
 const only = values.only as Area | undefined;
 if (only && !AREAS.includes(only)) {
@@ -165,7 +165,16 @@ async function benchDag() {
 /** The memory service's own benchmark (apps/memory/bench), run as a child; its JSON line merges in. */
 async function benchMemory() {
   log("memory: insert rate and search latency at 1k/10k/100k entries (about a minute)…");
-  const script = join(here, "../../memory/bench/memory-bench.ts");
+  await runChildBench(join(here, "../../memory/bench/memory-bench.ts"), "memory");
+}
+
+/** The MCP server's benchmark (apps/mcp/bench): `mcp.dispatch_to_done_ms` through stdio. */
+async function benchMcp() {
+  await runChildBench(join(here, "../../mcp/bench/dispatch-bench.ts"), "mcp");
+}
+
+/** Runs another app's bench script as a child; its last stdout line (flat JSON) merges in. */
+async function runChildBench(script: string, name: string) {
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, ["--conditions=@m3shd/source", "--import", "tsx", script], {
       stdio: ["ignore", "pipe", "inherit"],
@@ -175,7 +184,7 @@ async function benchMemory() {
       text += d.toString();
     });
     child.on("exit", (code) =>
-      code === 0 ? resolve(text) : reject(new Error(`memory bench exited ${code}`)),
+      code === 0 ? resolve(text) : reject(new Error(`${name} bench exited ${code}`)),
     );
   });
   const measured = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Record<string, number>;
@@ -187,6 +196,7 @@ const areas: Record<Area, () => Promise<void>> = {
   sse: benchSse,
   dag: benchDag,
   memory: benchMemory,
+  mcp: benchMcp,
 };
 for (const area of AREAS) {
   if (only && only !== area) continue;

@@ -1,4 +1,4 @@
-import { parseDispatcherEnv } from "@m3shd/dispatcher";
+import { dispatcherConfigFromEnv, parseDispatcherEnv } from "@m3shd/dispatcher";
 import { parseHubEnv, workflowsFromEnv } from "@m3shd/hub";
 import { onShutdown } from "@m3shd/service-kit";
 import { pino } from "pino";
@@ -29,17 +29,15 @@ async function main() {
         queueLimit: hubEnv.M3SHD_SSE_QUEUE_LIMIT,
         keepaliveMs: hubEnv.M3SHD_SSE_KEEPALIVE_S * 1000,
       },
-      behindTls: hubEnv.M3SHD_BEHIND_TLS ?? false,
+      behindTls: hubEnv.M3SHD_BEHIND_TLS,
+      // Client IPs (login throttling, audit) from X-Forwarded-For only when told to, as the
+      // standalone hub does: `pnpm start` once ignored this variable.
+      trustProxy: hubEnv.M3SHD_TRUST_PROXY,
+      auditRetentionDays: hubEnv.M3SHD_AUDIT_RETENTION_DAYS,
       workflows: workflowsFromEnv(hubEnv),
     },
-    dispatcher: {
-      offlineAfterMs: dispatcherEnv.M3SHD_OFFLINE_AFTER_MS,
-      zombieAfterMs: dispatcherEnv.M3SHD_ZOMBIE_AFTER_MS,
-      selection: {
-        exploration: dispatcherEnv.M3SHD_UCB_EXPLORATION,
-        breakerCooldownMs: dispatcherEnv.M3SHD_BREAKER_COOLDOWN_MS,
-      },
-    },
+    // The lifecycle settings come from the same env fragment as the hub's, so they agree.
+    dispatcher: dispatcherConfigFromEnv(dispatcherEnv),
   });
   const tokenSource = mesh.masterTokenFile
     ? `written to ${mesh.masterTokenFile} (mode 0600)`

@@ -52,18 +52,26 @@ describe("route contract over HTTP", () => {
     await ok(api, "GET", "/api/agents", 200);
     await ok(api, "GET", "/api/agents/contract-a", 200);
     const done = (await ok<{ task: { id: string } }>(api, "POST", "/api/tasks", 201, task())).body.task.id;
-    expect((await api.next("contract-a", 5))?.id).toBe(done);
-    await ok(api, "POST", `/api/tasks/${done}/stream`, 200, { content: "chunk" }, as("contract-a"));
+    const claim = await api.claim("contract-a", 5);
+    expect(claim?.task.id).toBe(done);
+    const attempt = claim?.attempt;
+    await ok(api, "POST", `/api/tasks/${done}/stream`, 200, { content: "chunk", attempt }, as("contract-a"));
     await ok(api, "GET", `/api/tasks/${done}/chunks`, 200);
-    await ok(api, "PUT", `/api/tasks/${done}`, 200, { status: "done", output: "signed" }, as("contract-a"));
+    const signed = { status: "done", output: "signed", attempt };
+    await ok(api, "PUT", `/api/tasks/${done}`, 200, signed, as("contract-a"));
+    // A write from a stale attempt is the 409 envelope (declared by the route).
+    const stale = { status: "done", output: "again", attempt: 99 };
+    await ok(api, "PUT", `/api/tasks/${done}`, 409, stale, as("contract-a"));
     await ok(api, "GET", `/api/tasks/${done}`, 200);
     await ok(api, "GET", "/api/tasks?limit=5", 200);
     await ok(api, "GET", `/api/tasks/${done}/provenance`, 200);
     await ok(api, "GET", "/api/provenance/root", 200);
     await ok(api, "GET", "/api/provenance/consistency?from=1&to=1", 200);
     const handed = (await ok<{ task: { id: string } }>(api, "POST", "/api/tasks", 201, task())).body.task.id;
-    expect((await api.next("contract-a", 5))?.id).toBe(handed);
-    await ok(api, "POST", `/api/tasks/${handed}/handoff`, 201, { partial_output: "half" }, as("contract-a"));
+    const handedClaim = await api.claim("contract-a", 5);
+    expect(handedClaim?.task.id).toBe(handed);
+    const handoff = { partial_output: "half", attempt: handedClaim?.attempt };
+    await ok(api, "POST", `/api/tasks/${handed}/handoff`, 201, handoff, as("contract-a"));
     // Nobody has this capability: the task stays queued, so it can be cancelled or given parents.
     const parked = (
       await ok<{ task: { id: string } }>(
@@ -139,14 +147,7 @@ describe("route contract over HTTP", () => {
     const flaky = await api.createTask({ required_capability: "flaky", max_attempts: 10 });
     for (let i = 0; i < 3; i++) {
       expect((await api.next("contract-f", 5))?.id).toBe(flaky.id);
-      await ok(
-        api,
-        "PUT",
-        `/api/tasks/${flaky.id}`,
-        200,
-        { status: "failed", error: `boom ${i}` },
-        as("contract-f"),
-      );
+      expect((await api.fail("contract-f", flaky.id, `boom ${i}`)).status).toBe(200);
     }
     const escalations = (await ok<{ escalations: { id: string }[] }>(api, "GET", "/api/escalations", 200))
       .body;

@@ -1,74 +1,33 @@
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import {
-  type Agent,
-  AgentSchema,
-  AgentStatusSchema,
-  type CompleteTaskInput,
-  ErrorBodySchema,
-  type HandoffBody,
-  type HandoffResponse,
-  HandoffResponseSchema,
-  type HeartbeatBody,
-  type RegisterAgentBody,
-  type StreamChunkBody,
-  type Task,
-  TaskSchema,
+  type Client,
+  createClient,
+  type HubError,
+  HubUnreachableError,
+  isHubError,
+  isTransientError,
+} from "@m3shd/client";
+import type {
+  Agent,
+  CompleteTaskInput,
+  CompleteTaskResponse,
+  HandoffBody,
+  HandoffResponse,
+  HeartbeatBody,
+  HeartbeatResponse,
+  NextTaskResponse,
+  RegisterAgentBody,
+  StreamChunkBody,
+  StreamChunkResponse,
+  Task,
 } from "@m3shd/protocol";
-import { z } from "zod";
+import { createPooledFetch } from "./transport";
 
-// Response envelopes of the worker routes. The protocol package has the inner schemas but not
-// these wrappers yet; they mirror apps/hub/src/routes/{worker,tasks}.ts.
-const RegisterResponseSchema = z.object({ agent: AgentSchema });
-const HeartbeatResponseSchema = z.object({
-  ok: z.literal(true),
-  status: AgentStatusSchema,
-  server_time: z.number(),
-  // [fencing] The agent's tasks cancelled while it held them, until acknowledged (`cancelled_ack`).
-  cancelled: z.array(z.string()).default([]),
-});
-export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
-const TaskResponseSchema = z.object({ task: TaskSchema });
-const StreamResponseSchema = z.object({
-  attempt: z.int().min(1).optional(),
-  seq: z.int().min(0),
-  duplicate: z.boolean(),
-});
-const CompleteResponseSchema = z.object({ task: TaskSchema, replayed: z.boolean() });
-export type CompleteResponse = z.infer<typeof CompleteResponseSchema>;
+export type { HubError } from "@m3shd/client";
+export { BadResponseError, HubUnreachableError, isHubError } from "@m3shd/client";
+export type { CompleteTaskResponse as CompleteResponse, HeartbeatResponse } from "@m3shd/protocol";
 
-/** The hub answered with an error (4xx/5xx), or with a 2xx body that does not match the contract. */
-export class HubError extends Error {
-  readonly status: number;
-  /** The protocol error code (`illegal_transition`, `not_found`…), or `bad_response`. */
-  readonly code: string;
-  readonly details: unknown;
-  readonly requestId: string | undefined;
-
-  constructor(status: number, code: string, message: string, details?: unknown, requestId?: string) {
-    super(message);
-    this.name = "HubError";
-    this.status = status;
-    this.code = code;
-    this.details = details;
-    this.requestId = requestId;
-  }
-}
-
-/** The hub could not be reached (connection refused or reset, DNS, timeout). */
-export class HubUnreachableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "HubUnreachableError";
-  }
-}
-
-/** Whether a later retry of the same request may succeed. */
-export function isTransientHubError(err: unknown): boolean {
-  if (err instanceof HubUnreachableError) return true;
-  if (err instanceof HubError) return err.status >= 500 || err.status === 429 || err.status === 408;
-  return false;
-}
+/** Whether a later retry of the same request may succeed (unreachable, 5xx, 429, 408). */
+export const isTransientHubError: (err: unknown) => boolean = isTransientError;
 
 export interface HubClientOptions {
   baseUrl: string;
@@ -76,218 +35,108 @@ export interface HubClientOptions {
   agentId: string;
   requestTimeoutMs: number;
   userAgent?: string;
+  /** Ceiling of one retry wait after a 429/503 (default 2 s). */
+  retryMaxDelayMs?: number;
 }
 
 /**
- * HTTP with a keep-alive pool the worker controls. After any transport failure or 5xx the pool is
- * dropped, so the next request opens a fresh connection: a hub instance that is shutting down (or
- * gone behind a load balancer) keeps answering on sockets already open to it, and a worker must
- * not stay pinned to it. `fetch` offers no way to drop its pool.
+ * The attempt (lease) the hub issued with the claim, on a write of that execution. A hub that
+ * issues no attempt gets bodies without one; once the protocol's write bodies declare `attempt`
+ * this is how the worker already sends it.
  */
-class Transport {
-  readonly #https: boolean;
-  #agent: HttpAgent;
-
-  constructor(baseUrl: string) {
-    this.#https = baseUrl.startsWith("https:");
-    this.#agent = this.#newAgent();
-  }
-
-  #newAgent(): HttpAgent {
-    const options = { keepAlive: true, maxSockets: 64, maxFreeSockets: 8 };
-    return this.#https ? new HttpsAgent(options) : new HttpAgent(options);
-  }
-
-  /** Closes every pooled connection; later requests connect afresh. */
-  reset(): void {
-    const old = this.#agent;
-    this.#agent = this.#newAgent();
-    old.destroy();
-  }
-
-  request(
-    url: string,
-    init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
-  ): Promise<{ status: number; text: string }> {
-    const send = this.#https ? httpsRequest : httpRequest;
-    return new Promise((resolve, reject) => {
-      const req = send(
-        url,
-        { method: init.method, headers: init.headers, agent: this.#agent, signal: init.signal },
-        (res) => {
-          const parts: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => parts.push(chunk));
-          res.on("end", () =>
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8") }),
-          );
-          res.on("error", reject);
-          res.on("aborted", () => reject(new Error("response aborted")));
-        },
-      );
-      req.on("error", reject);
-      req.end(init.body);
-    });
-  }
+export function withAttempt<B extends object>(body: B, attempt: number | undefined): B {
+  return attempt === undefined ? body : { ...body, attempt };
 }
 
 /**
- * The worker's side of the hub contract: plain HTTP with a bearer token, every response validated
- * with the protocol's schemas. The worker holds no Redis or database credentials.
+ * The worker's side of the hub contract, on `@m3shd/client`: typed calls from the protocol's
+ * route descriptors, a bearer token, the acting agent named on every request. The worker holds no
+ * Redis or database credentials.
+ *
+ * Retries: the client retries a 429/503 after its `Retry-After` (bounded); transport failures are
+ * not retried here, because the worker's own loops (register, long-poll, chunk streamer, spool)
+ * already back off on them with `--hub-retry-max`, and a completion is spooled before it is sent.
  */
 export class HubClient {
-  readonly #opts: HubClientOptions;
-  readonly #transport: Transport;
+  readonly #client: Client;
+  readonly #pool = createPooledFetch();
+  readonly #agentId: string;
 
   constructor(options: HubClientOptions) {
-    this.#opts = options;
-    this.#transport = new Transport(options.baseUrl);
+    this.#agentId = options.agentId;
+    this.#client = createClient({
+      baseUrl: options.baseUrl,
+      token: options.token,
+      fetch: this.#pool.fetch,
+      timeoutMs: options.requestTimeoutMs,
+      retry: { retries: 2, networkErrors: false, maxDelayMs: options.retryMaxDelayMs ?? 2000 },
+      headers: {
+        // Names the acting agent for per-task routes; a scoped agent token will make it redundant.
+        "x-m3shd-agent": options.agentId,
+        "user-agent": options.userAgent ?? "m3shd-worker",
+      },
+    });
   }
 
-  /** Drops pooled connections (see `Transport`). */
+  /** Drops pooled connections (see `createPooledFetch`). */
   resetConnections(): void {
-    this.#transport.reset();
+    this.#pool.reset();
   }
 
-  async #request<S extends z.ZodType>(
-    method: string,
-    path: string,
-    schema: S,
-    options: { body?: unknown; signal?: AbortSignal | undefined; timeoutMs?: number } = {},
-  ): Promise<z.infer<S> | null> {
-    const timeout = AbortSignal.timeout(options.timeoutMs ?? this.#opts.requestTimeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    let res: { status: number; text: string };
-    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  /** Runs one call; a transport failure drops the pool (a 5xx already did, in the transport). */
+  async #call<T>(run: (client: Client) => Promise<T>): Promise<T> {
     try {
-      res = await this.#transport.request(`${this.#opts.baseUrl}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.#opts.token}`,
-          // Names the acting agent for per-task routes; a scoped agent token will make it redundant.
-          "x-m3shd-agent": this.#opts.agentId,
-          accept: "application/json",
-          "user-agent": this.#opts.userAgent ?? "m3shd-worker",
-          ...(body === undefined
-            ? {}
-            : { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }),
-        },
-        ...(body === undefined ? {} : { body }),
-        signal,
-      });
+      return await run(this.#client);
     } catch (err) {
-      if (options.signal?.aborted) throw options.signal.reason ?? err;
-      this.#transport.reset();
-      const why = timeout.aborted ? "timed out" : describeCause(err);
-      throw new HubUnreachableError(`${method} ${path}: hub unreachable (${why})`, { cause: err });
+      if (err instanceof HubUnreachableError) this.#pool.reset();
+      throw err;
     }
-    if (res.status >= 500) this.#transport.reset();
-    if (res.status === 204) return null;
-    let json: unknown;
-    try {
-      json = res.text ? JSON.parse(res.text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (res.status < 200 || res.status >= 300) {
-      const parsed = ErrorBodySchema.safeParse(json);
-      if (parsed.success) {
-        const e = parsed.data.error;
-        throw new HubError(
-          res.status,
-          e.code,
-          `${method} ${path}: ${res.status} ${e.message}`,
-          e.details,
-          e.request_id,
-        );
-      }
-      throw new HubError(res.status, "unknown", `${method} ${path}: HTTP ${res.status}`);
-    }
-    const parsed = schema.safeParse(json);
-    if (!parsed.success) {
-      throw new HubError(
-        res.status,
-        "bad_response",
-        `${method} ${path}: response does not match the protocol`,
-        {
-          issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
-        },
-      );
-    }
-    return parsed.data;
-  }
-
-  #agentPath(suffix: string): string {
-    return `/api/agents/${encodeURIComponent(this.#opts.agentId)}${suffix}`;
   }
 
   async register(body: RegisterAgentBody): Promise<Agent> {
-    const res = await this.#request("POST", this.#agentPath("/register"), RegisterResponseSchema, { body });
-    return expectBody(res).agent;
+    const res = await this.#call((c) => c.worker.register({ params: { id: this.#agentId }, body }));
+    return res.body.agent;
   }
 
   async heartbeat(body: HeartbeatBody): Promise<HeartbeatResponse> {
-    return expectBody(
-      await this.#request("POST", this.#agentPath("/heartbeat"), HeartbeatResponseSchema, { body }),
-    );
+    const res = await this.#call((c) => c.worker.heartbeat({ params: { id: this.#agentId }, body }));
+    return res.body;
   }
 
-  /** Long-polls for the next task; `null` when none arrived within `waitSeconds`. */
-  async nextTask(waitSeconds: number, signal?: AbortSignal): Promise<Task | null> {
-    const res = await this.#request(
-      "GET",
-      this.#agentPath(`/tasks/next?wait=${waitSeconds}`),
-      TaskResponseSchema,
-      {
-        signal,
-        // The hub answers within `wait`; allow for it on top of the usual request budget.
-        timeoutMs: waitSeconds * 1000 + this.#opts.requestTimeoutMs,
-      },
-    );
-    return res?.task ?? null;
+  /** Long-polls for the next task and its attempt; `null` when none arrived within `waitSeconds`. */
+  nextTask(waitSeconds: number, signal?: AbortSignal): Promise<NextTaskResponse | null> {
+    return this.#call((c) => c.nextTask(this.#agentId, { waitSeconds, signal }));
   }
 
   async getTask(taskId: string): Promise<Task> {
-    return expectBody(
-      await this.#request("GET", `/api/tasks/${encodeURIComponent(taskId)}`, TaskResponseSchema),
-    ).task;
+    const res = await this.#call((c) => c.tasks.get({ params: { id: taskId } }));
+    return res.body.task;
   }
 
-  async stream(taskId: string, body: StreamChunkBody): Promise<{ seq: number; duplicate: boolean }> {
-    return expectBody(
-      await this.#request("POST", `/api/tasks/${encodeURIComponent(taskId)}/stream`, StreamResponseSchema, {
-        body,
-      }),
+  /** Posts one chunk. Safe to repeat: the hub deduplicates by `seq`. */
+  async stream(taskId: string, body: StreamChunkBody, attempt?: number): Promise<StreamChunkResponse> {
+    const res = await this.#call((c) =>
+      c.tasks.stream({ params: { id: taskId }, body: withAttempt(body, attempt), idempotent: true }),
     );
+    return res.body;
   }
 
-  async complete(taskId: string, body: CompleteTaskInput): Promise<CompleteResponse> {
-    return expectBody(
-      await this.#request("PUT", `/api/tasks/${encodeURIComponent(taskId)}`, CompleteResponseSchema, {
-        body,
-      }),
+  async complete(taskId: string, body: CompleteTaskInput, attempt?: number): Promise<CompleteTaskResponse> {
+    const res = await this.#call((c) =>
+      c.tasks.complete({ params: { id: taskId }, body: withAttempt(body, attempt) }),
     );
+    return res.body;
   }
 
-  async handoff(taskId: string, body: HandoffBody): Promise<HandoffResponse> {
-    return expectBody(
-      await this.#request("POST", `/api/tasks/${encodeURIComponent(taskId)}/handoff`, HandoffResponseSchema, {
-        body,
-      }),
+  async handoff(taskId: string, body: HandoffBody, attempt?: number): Promise<HandoffResponse> {
+    const res = await this.#call((c) =>
+      c.tasks.handoff({ params: { id: taskId }, body: withAttempt(body, attempt) }),
     );
+    return res.body;
   }
 }
 
-function expectBody<T>(value: T | null): T {
-  if (value === null) throw new HubError(204, "bad_response", "Unexpected empty response");
-  return value;
-}
-
-function describeCause(err: unknown): string {
-  let current: unknown = err;
-  for (let i = 0; i < 4 && current; i++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string") return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return err instanceof Error ? err.message : String(err);
+/** A hub error with this status. */
+export function isHubStatus(err: unknown, ...statuses: number[]): err is HubError {
+  return isHubError(err) && statuses.includes(err.status);
 }

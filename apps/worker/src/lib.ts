@@ -7,11 +7,20 @@ export {
   usage,
   WorkerConfigSchema,
 } from "./config";
-export type { CompleteResponse, HeartbeatResponse, HubClientOptions } from "./hub-client";
-export { HubClient, HubError, HubUnreachableError, isTransientHubError } from "./hub-client";
+export type { CompleteResponse, HeartbeatResponse, HubClientOptions, HubError } from "./hub-client";
+export {
+  BadResponseError,
+  HubClient,
+  HubUnreachableError,
+  isHubError,
+  isTransientHubError,
+  withAttempt,
+} from "./hub-client";
 export type { SpoolEntry, SpoolRecord } from "./spool";
 export { Spool, SpoolRecordSchema, spoolFileName } from "./spool";
 export type { ChunkStreamerOptions, SendOutcome } from "./streamer";
 export { ChunkStreamer } from "./streamer";
+export type { PooledFetch } from "./transport";
+export { createPooledFetch } from "./transport";
 export type { WorkerDeps, WorkerHandle, WorkerStats } from "./worker";
 export { startWorker, WORKER_VERSION } from "./worker";

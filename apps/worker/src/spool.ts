@@ -6,8 +6,10 @@ import { z } from "zod";
 
 /**
  * One undelivered result. `attempt` is the task's attempt count when this worker picked it up:
- * the hub's completion body carries no attempt, so a stale record must never complete a newer
- * attempt of the same task — the deliverer checks it against the hub before replaying.
+ * a stale record must never complete a newer attempt of the same task — the deliverer checks it
+ * against the hub before replaying. `lease` is the attempt number the hub issued with the claim
+ * (absent when the hub issues none): it goes on the delivered body, so a hub that fences writes
+ * by attempt refuses a stale record itself.
  */
 export const SpoolRecordSchema = z.discriminatedUnion("kind", [
   z.strictObject({
@@ -16,6 +18,7 @@ export const SpoolRecordSchema = z.discriminatedUnion("kind", [
     task_id: TaskIdSchema,
     agent_id: z.string(),
     attempt: z.int().min(0),
+    lease: z.int().min(1).optional(),
     created_at: z.number(),
     body: CompleteTaskBodySchema,
   }),
@@ -25,6 +28,7 @@ export const SpoolRecordSchema = z.discriminatedUnion("kind", [
     task_id: TaskIdSchema,
     agent_id: z.string(),
     attempt: z.int().min(0),
+    lease: z.int().min(1).optional(),
     created_at: z.number(),
     body: HandoffBodySchema,
   }),

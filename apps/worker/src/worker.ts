@@ -3,6 +3,7 @@ import {
   type Agent,
   type CompleteTaskInput,
   LIMITS,
+  type NextTaskResponse,
   type RegisterAgentBody,
   type Task,
 } from "@m3shd/protocol";
@@ -16,7 +17,7 @@ import {
 } from "@m3shd/providers";
 import { type Logger, pino } from "pino";
 import { parseWorkerConfig, type WorkerConfig, type WorkerConfigInput } from "./config";
-import { HubClient, HubError, isTransientHubError } from "./hub-client";
+import { BadResponseError, HubClient, isHubError, isHubStatus, isTransientHubError } from "./hub-client";
 import { Spool, type SpoolEntry, type SpoolRecord } from "./spool";
 import { ChunkStreamer, type SendOutcome } from "./streamer";
 import { capWithNote, tailWithNote, utf8Bytes } from "./text";
@@ -81,6 +82,11 @@ class ExecutionAbort extends Error {
 
 interface Execution {
   task: Task;
+  /**
+   * The attempt (lease) the hub issued with this claim, when it issues one: sent with every
+   * stream, complete and handoff of this execution so a write from a stale lease is refused.
+   */
+  attempt: number | undefined;
   controller: AbortController;
   streamer: ChunkStreamer;
   done: Promise<void>;
@@ -103,7 +109,7 @@ type ResultBody = CompleteTaskInput extends infer T
   : never;
 
 function isDefinitiveRefusal(err: unknown): boolean {
-  if (!(err instanceof HubError)) return false;
+  if (!isHubError(err)) return false;
   if (err.status === 404 || err.status === 409) return true;
   // "Task X is not assigned to agent Y": it was reclaimed and given to another agent. Any other
   // 403 (a bad token) is not about this result and must not drop it.
@@ -113,11 +119,11 @@ function isDefinitiveRefusal(err: unknown): boolean {
 
 /** The hub will never accept this body (validation), so retrying it is pointless. */
 function isInvalidBody(err: unknown): boolean {
-  return err instanceof HubError && (err.status === 400 || err.status === 413 || err.status === 422);
+  return isHubStatus(err, 400, 413, 422);
 }
 
 function isFatalAuth(err: unknown): boolean {
-  return err instanceof HubError && (err.status === 401 || (err.status === 403 && !isDefinitiveRefusal(err)));
+  return isHubError(err) && (err.status === 401 || (err.status === 403 && !isDefinitiveRefusal(err)));
 }
 
 /**
@@ -146,6 +152,7 @@ export async function startWorker(
     agentId: config.id,
     requestTimeoutMs: config.requestTimeoutMs,
     userAgent: `m3shd-worker/${WORKER_VERSION}`,
+    retryMaxDelayMs: config.hubRetryMaxMs,
   });
   const spool = new Spool(config.spoolDir);
   await spool.init();
@@ -307,7 +314,7 @@ export async function startWorker(
       hubUp();
       stopCancelled(res.cancelled);
     } catch (err) {
-      if (err instanceof HubError && err.status === 404) {
+      if (isHubStatus(err, 404)) {
         await reRegister();
       } else if (isTransientHubError(err)) {
         hubDown(err);
@@ -366,20 +373,20 @@ export async function startWorker(
       }
       pollController = new AbortController();
       try {
-        const task = await hub.nextTask(config.pollWaitSeconds, pollController.signal);
+        const claim = await hub.nextTask(config.pollWaitSeconds, pollController.signal);
         failures = 0;
         hubUp();
-        if (!task) continue;
+        if (!claim) continue;
         if (stopping) {
           // Claimed just as we stopped: give it straight back.
-          await deliverFresh(handoffRecord(task, "", "worker shutting down"));
+          await deliverFresh(handoffRecord(claim.task, claim.attempt, "", "worker shutting down"));
           continue;
         }
-        startExecution(task);
+        startExecution(claim);
       } catch (err) {
         if (stopping) break;
         failures++;
-        if (err instanceof HubError && err.status === 404) {
+        if (isHubStatus(err, 404)) {
           await reRegister();
         } else if (isTransientHubError(err)) {
           hubDown(err);
@@ -397,7 +404,8 @@ export async function startWorker(
     }
   }
 
-  function startExecution(task: Task) {
+  function startExecution(claim: NextTaskResponse) {
+    const { task, attempt } = claim;
     const controller = new AbortController();
     const tlog = log.child({ task_id: task.id, attempt: task.attempt });
     const streamer = new ChunkStreamer({
@@ -417,7 +425,7 @@ export async function startWorker(
       onGone: () =>
         controller.abort(new ExecutionAbort("cancelled", "the hub no longer accepts output for this task")),
     });
-    const exec: Execution = { task, controller, streamer, done: Promise.resolve() };
+    const exec: Execution = { task, attempt, controller, streamer, done: Promise.resolve() };
     active.set(task.id, exec);
     stats.active = active.size;
     tlog.info({ capability: task.required_capability }, "task started");
@@ -501,7 +509,7 @@ export async function startWorker(
         },
         "task finished",
       );
-      await deliverFresh(completeRecord(task, body));
+      await deliverFresh(completeRecord(exec, body));
       return;
     }
 
@@ -516,7 +524,7 @@ export async function startWorker(
     if (abortKind === "shutdown") {
       stats.handedOff++;
       tlog.info({ partial_bytes: utf8Bytes(streamer.text) }, "handing the task off with its partial output");
-      await deliverFresh(handoffRecord(task, streamer.text, "worker shutting down"));
+      await deliverFresh(handoffRecord(task, exec.attempt, streamer.text, "worker shutting down"));
       return;
     }
     if (abortKind === "timeout") {
@@ -557,7 +565,7 @@ export async function startWorker(
     }
     tlog.warn({ error, retryable, code }, "task failed");
     await deliverFresh(
-      completeRecord(exec.task, {
+      completeRecord(exec, {
         status: "failed",
         error: capWithNote(error, LIMITS.errorBytes),
         retryable,
@@ -566,19 +574,24 @@ export async function startWorker(
     );
   }
 
-  function completeRecord(task: Task, body: ResultBody): SpoolRecord {
+  function completeRecord(exec: Execution, body: ResultBody): SpoolRecord {
     return {
       version: 1,
       kind: "complete",
-      task_id: task.id,
+      task_id: exec.task.id,
       agent_id: config.id,
-      attempt: task.attempt,
+      attempt: exec.task.attempt,
       created_at: Date.now(),
-      body: { ...body, attempt: task.attempt },
+      body: { ...body, attempt: exec.task.attempt },
     };
   }
 
-  function handoffRecord(task: Task, partial: string, reason: string): SpoolRecord {
+  function handoffRecord(
+    task: Task,
+    lease: number | undefined,
+    partial: string,
+    reason: string,
+  ): SpoolRecord {
     return {
       version: 1,
       kind: "handoff",
@@ -630,13 +643,13 @@ export async function startWorker(
         }
       }
       if (record.kind === "complete") {
-        const res = await hub.complete(record.task_id, record.body);
+        const res = await hub.complete(record.task_id, record.body, record.lease);
         rlog.info(
           { status: record.body.status, replayed: res.replayed, from_spool: !firstTry },
           "result delivered",
         );
       } else {
-        const res = await hub.handoff(record.task_id, record.body);
+        const res = await hub.handoff(record.task_id, record.body, record.lease);
         rlog.info({ continuation: res.continuation.id, from_spool: !firstTry }, "task handed off");
       }
       await spool.remove(file);
@@ -651,13 +664,13 @@ export async function startWorker(
       }
       if (isInvalidBody(err)) {
         rlog.error(
-          { err: (err as Error).message, details: (err as HubError).details },
+          { err: (err as Error).message, details: isHubError(err) ? err.details : undefined },
           "the hub rejects this result as invalid; moved to the spool's dead/ folder",
         );
         await spool.quarantine(file);
         return "dropped";
       }
-      if (err instanceof HubError && err.status >= 200 && err.status < 300) {
+      if (err instanceof BadResponseError) {
         // Accepted, but the answer did not match the contract: the hub has it.
         rlog.warn({ err: err.message }, "result delivered; the hub's answer did not match the protocol");
         await spool.remove(file);

@@ -285,7 +285,7 @@ export function spawnWorker(args: string[], env: Record<string, string> = {}): W
     pid: child.pid ?? -1,
     logs,
     stderr: () => stderr,
-    waitForLog(match, ms = 15_000) {
+    waitForLog(match, ms = 40_000) {
       const test = matches(match);
       return new Promise((resolve, reject) => {
         const check = () => {

@@ -272,8 +272,9 @@ describe("worker lifecycle (in-process startWorker)", () => {
     const done = await t.api.waitForTask(task.id, "done");
     expect(done.output).toBe("finished before the crash");
     await until(() => spooled(spoolDir).length === 0, 5000, "spool drained");
-    // The counter moves just after the file is removed: wait for it rather than racing it.
-    await until(() => handle.stats().redelivered === 1, 5000, "counted as redelivered");
+    // Counted just after the file's removal is made durable: wait for it rather than race it.
+    await until(() => handle.stats().redelivered === 1, 5000, "redelivery counted");
+    expect(handle.stats().redelivered).toBe(1);
   });
 
   it("drops a spooled result whose task has moved on, instead of completing someone else's attempt", async () => {

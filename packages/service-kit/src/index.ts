@@ -1,4 +1,4 @@
-export { onShutdown, parseEnv } from "./process";
+export { envFlag, MeshStorageEnvShape, onShutdown, parseEnv } from "./process";
 export {
   type DescribedHandler,
   ROUTE_DESCRIPTOR,

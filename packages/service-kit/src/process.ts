@@ -1,4 +1,51 @@
-import type { z } from "zod";
+import { z } from "zod";
+
+const TRUE_WORDS = ["1", "true", "yes", "on"];
+const FALSE_WORDS = ["0", "false", "no", "off"];
+
+/**
+ * An on/off environment variable, parsed the same way by every service: `1`/`true`/`yes`/`on` and
+ * `0`/`false`/`no`/`off` (any case, surrounding spaces ignored); unset or empty means `fallback`,
+ * so `VAR=` in a compose file is the default, never a silent "off". Anything else fails the
+ * boot with a message naming the variable (via `parseEnv`). Before this, one variable could mean
+ * "off" in one app and "on" in another.
+ */
+export function envFlag(fallback: boolean) {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      const v = (raw ?? "").trim().toLowerCase();
+      if (v === "") return fallback;
+      if (TRUE_WORDS.includes(v)) return true;
+      if (FALSE_WORDS.includes(v)) return false;
+      ctx.addIssue({
+        code: "custom",
+        message: `expected one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(", ")} (empty or unset: ${fallback})`,
+      });
+      return z.NEVER;
+    });
+}
+
+/**
+ * Where a mesh process finds its data and its peers, read alike by hub, dispatcher and the
+ * all-in-one mesh (merge into an app's schema: `z.object({ ...MeshStorageEnvShape, … })`).
+ */
+export const MeshStorageEnvShape = {
+  /** Directory of the SQLite file (and, for the hub, generated secrets): the shared data volume. */
+  M3SHD_DATA_DIR: z.string().default("./data"),
+  /** SQLite file; defaults to `<data dir>/m3shd.db`. */
+  M3SHD_DB_PATH: z.string().optional(),
+  /** When set, queues, events and liveness go through Redis (split deployment). */
+  REDIS_URL: z.string().url().optional(),
+  /** Redis key prefix shared by every process of one mesh. */
+  M3SHD_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+    .default("m3shd"),
+  /** Log level for pino. */
+  M3SHD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+};
 
 /**
  * Parses an app's environment with its zod schema; on failure throws one readable error listing

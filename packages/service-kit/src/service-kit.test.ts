@@ -5,7 +5,7 @@ import { isM3shdError, toErrorBody } from "@m3shd/protocol";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { jsonBody, loadOrCreateSecret, parseEnv, queryParams } from "./index";
+import { envFlag, jsonBody, loadOrCreateSecret, parseEnv, queryParams } from "./index";
 
 function app() {
   const a = new Hono();
@@ -87,5 +87,34 @@ describe("parseEnv", () => {
     }
     expect(message).toMatch(/^Invalid test configuration:\n {2}PORT: .+\n {2}SECRET: .+$/);
     expect(message).not.toContain("short");
+  });
+});
+
+describe("envFlag", () => {
+  const Schema = z.object({ FLAG: envFlag(true), OFF: envFlag(false) });
+
+  it("reads the same words everywhere; empty or unset is the default", () => {
+    for (const [raw, want] of [
+      [undefined, true],
+      ["", true],
+      ["  ", true],
+      ["1", true],
+      ["TRUE", true],
+      ["yes", true],
+      ["on", true],
+      ["0", false],
+      ["false", false],
+      ["No", false],
+      ["off", false],
+    ] as const) {
+      expect(parseEnv(Schema, { FLAG: raw }, "test").FLAG).toBe(want);
+    }
+    expect(parseEnv(Schema, {}, "test").OFF).toBe(false);
+  });
+
+  it("refuses anything else, naming the variable", () => {
+    expect(() => parseEnv(Schema, { FLAG: "enabled" }, "test")).toThrow(
+      /Invalid test configuration:\n {2}FLAG: expected one of 1, true, yes, on, 0, false, no, off/,
+    );
   });
 });

@@ -1,56 +1,83 @@
 import { sha256Hex } from "@m3shd/crypto";
+import { insertAuditEntry, setAuditPayloadDigest } from "@m3shd/db";
+import { newId } from "@m3shd/protocol";
 import type { Context, MiddlewareHandler } from "hono";
 import { matchedRoutes } from "hono/route";
 import type { HubContext } from "../context";
-import { recordAudit } from "../services/audit";
+import { type AuditAction, type AuditScope, runInAuditScope } from "../services/audit";
 import type { HubEnv } from "../types";
 import type { Principal } from "./auth";
 import { clientIp } from "./client-ip";
 
-/** Methods that change state; every request with one of them is audited, refused ones included. */
+/** Methods that change state: a refusal of one of them is audited. */
 const MUTATING: ReadonlySet<string> = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+/** Refusals recorded as `auth.refused`: no or a bad credential, a missing permission, a cap. */
+const REFUSED: ReadonlySet<number> = new Set([401, 403, 429]);
 const MAX_FIELD = 256;
 
-const notes = new WeakMap<Context, { target?: string; actor?: string }>();
+interface AuditNote {
+  target?: string;
+  actor?: string;
+  /** The action a refusal of this request is recorded as (default `auth.refused`). */
+  refusal?: AuditAction;
+}
+
+const notes = new WeakMap<Context, AuditNote>();
 
 /**
- * Lets a handler say what its request acted on (`target`, default: the route's first path
- * parameter) or who made it (`actor`), for requests that authenticate themselves (a login) or are
- * refused after the credential is known (an API key over its cap).
+ * Lets a handler or service say who made a request (`actor`) for requests that authenticate
+ * themselves (a login) or are refused after the credential is known (an API key over its cap),
+ * and what a refusal is recorded as and against (`refusal`, `target`).
  */
-export function noteAudit(c: Context, note: { target?: string; actor?: string }): void {
+export function noteAudit(c: Context, note: AuditNote): void {
   notes.set(c, { ...notes.get(c), ...note });
 }
 
 /**
- * Writes one `audit_log` row per mutating request, after the response is decided: who (the
- * authenticated subject, else `anonymous`), what (`<METHOD> <route> <status>`, so refused attempts
- * are on record too), on what (the route's first path parameter or the handler's note), when (hub
- * clock), from where (client IP) and a SHA-256 of the body as received. The body itself is never
- * stored — it may hold secrets such as passwords — and it is never read here: the digest comes from
- * what the route's own size-checked parser already read, so an oversized body is never buffered.
+ * The audit scope of each request. Services write the rows of the domain actions they perform,
+ * inside their transactions (`audit()` in services/audit.ts), reading the actor (the
+ * authenticated subject) and client IP from this scope. After the response is decided this
+ * middleware:
+ *
+ * - adds the SHA-256 of the body as received to those rows. The body itself is never stored — it
+ *   may hold secrets such as passwords — and never read here: the digest comes from what the
+ *   route's own size-checked parser already read, so an oversized body is never buffered;
+ * - records a refused write (401, 403, 429) that performed no action as `auth.refused` (or the
+ *   noted refusal, e.g. `auth.login_failed`), so attempts are on record too. Reads, heartbeats
+ *   and chunks write nothing.
  */
 export function auditRequests(ctx: HubContext): MiddlewareHandler<HubEnv> {
   return async (c, next) => {
-    if (!MUTATING.has(c.req.method)) return next();
-    await next();
+    const scope: AuditScope = {
+      actor: () =>
+        notes.get(c)?.actor ?? (c.get("principal") as Principal | undefined)?.subject ?? "anonymous",
+      ip: clientIp(c, ctx.config.trustProxy),
+      written: [],
+    };
+    await runInAuditScope(scope, next);
     try {
+      // Rows of a request that failed were rolled back with its transaction: nothing to complete.
+      if (scope.written.length > 0 && c.res.status < 400) {
+        const digest = await payloadDigest(c);
+        if (digest) setAuditPayloadDigest(ctx.database.db, { ids: scope.written, payloadSha256: digest });
+        return;
+      }
+      if (!MUTATING.has(c.req.method) || !REFUSED.has(c.res.status)) return;
       const note = notes.get(c);
       const route = matchedRoutes(c).findLast((r) => r.method !== "ALL");
-      const principal = c.get("principal") as Principal | undefined;
-      // Default target: the route's first path parameter (`:id`, `:key`…); the raw path when no route matched.
-      const params: Record<string, string | undefined> = route ? c.req.param() : {};
-      const target = note?.target ?? (route ? Object.values(params)[0] : c.req.path) ?? null;
-      recordAudit(ctx, {
-        actor: note?.actor ?? principal?.subject ?? "anonymous",
-        action: `${c.req.method} ${route?.path ?? "(no route)"} ${c.res.status}`,
-        target: target === null ? null : target.slice(0, MAX_FIELD),
-        ip: clientIp(c, ctx.config.trustProxy),
+      const what = `${c.req.method} ${route?.path ?? c.req.path} ${c.res.status}`;
+      insertAuditEntry(ctx.database.db, {
+        id: newId("aud"),
+        ts: ctx.now(),
+        actor: scope.actor(),
+        action: note?.refusal ?? "auth.refused",
+        target: (note?.target ?? what).slice(0, MAX_FIELD),
+        ip: scope.ip,
         payloadSha256: await payloadDigest(c),
       });
     } catch (err) {
       // The response is already decided; a failed audit write is loud in the logs but does not
-      // turn a completed write into an error the client would retry.
+      // turn a completed request into an error the client would retry.
       ctx.logger.error({ err, requestId: c.get("requestId") }, "audit log write failed");
     }
   };

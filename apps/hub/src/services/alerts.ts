@@ -1,4 +1,4 @@
-import type { AlertJob, JobPayload } from "@m3shd/protocol";
+import type { JobPayload } from "@m3shd/protocol";
 import { UnrecoverableJobError } from "@m3shd/queue";
 import type { HubContext } from "../context";
 import { type NtfyConfig, workflowsOf } from "./workflow-config";
@@ -10,18 +10,6 @@ import { type NtfyConfig, workflowsOf } from "./workflow-config";
  * a 4xx other than 429 (bad topic, bad credentials) would fail the same way forever and is not
  * retried.
  */
-
-/** Enqueues alerts after the state change that caused them has committed; never throws. */
-export async function enqueueAlerts(ctx: HubContext, alerts: readonly AlertJob[]): Promise<void> {
-  for (const alert of alerts) {
-    try {
-      await ctx.queue.jobs.enqueue("alerts.send", alert);
-    } catch (err) {
-      // The state change stands; a lost alert must not turn a completed request into a 500.
-      ctx.logger.error({ err, kind: alert.kind, dedupeKey: alert.dedupeKey }, "could not enqueue alert");
-    }
-  }
-}
 
 /** Starts the `alerts.send` consumer (one per hub process; BullMQ shares the work between hubs). */
 export function startAlertConsumer(ctx: HubContext): void {

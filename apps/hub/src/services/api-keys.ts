@@ -15,6 +15,7 @@ import type { HubContext } from "../context";
 import { noteAudit } from "../middleware/audit";
 import type { Authenticator, Principal } from "../middleware/auth";
 import type { ApiKey, CreateApiKeyBody, UpdateApiKeyBody } from "../schemas/security";
+import { audited } from "./audit";
 import { type HubLimits, secondsUntil, utcDay } from "./limits";
 import { assertGrantable, resolvePermissions } from "./permissions";
 
@@ -52,17 +53,23 @@ export function createApiKey(
   const permissions = resolvePermissions(body.role, body.permissions);
   assertGrantable(ctx, principal, permissions, hasMintingCredential);
   const minted = mintToken("key");
-  const row = insertApiKey(ctx.database.db, {
-    id: newId("key"),
-    name: body.name,
-    keyHash: minted.hash,
-    prefix: minted.prefix,
-    permissions,
-    perMinute: body.per_minute ?? null,
-    perDay: body.per_day ?? null,
-    createdBy: principal.subject,
-    now: ctx.now(),
-  });
+  const row = audited(
+    ctx,
+    "key.create",
+    (tx) =>
+      insertApiKey(tx, {
+        id: newId("key"),
+        name: body.name,
+        keyHash: minted.hash,
+        prefix: minted.prefix,
+        permissions,
+        perMinute: body.per_minute ?? null,
+        perDay: body.per_day ?? null,
+        createdBy: principal.subject,
+        now: ctx.now(),
+      }),
+    (created) => created.id,
+  );
   return { key: minted.token, api_key: toApiKey(row) };
 }
 
@@ -98,15 +105,30 @@ export function updateApiKey(
     set.permissions = resolvePermissions(body.role, body.permissions);
     assertGrantable(ctx, principal, set.permissions, hasMintingCredential);
   }
-  const row = dbUpdateApiKey(ctx.database.db, { id, set });
-  if (!row) throw new NotFoundError("api key", id);
+  const row = audited(
+    ctx,
+    "key.update",
+    (tx) => {
+      const updated = dbUpdateApiKey(tx, { id, set });
+      if (!updated) throw new NotFoundError("api key", id);
+      return updated;
+    },
+    () => id,
+  );
   return toApiKey(row);
 }
 
 /** Revokes a key, effective on its next request. Idempotent. */
 export function revokeApiKey(ctx: HubContext, id: string): ApiKey {
   const db = ctx.database.db;
-  const row = dbRevokeApiKey(db, { id, now: ctx.now() }) ?? dbGetApiKey(db, id);
+  // Only the call that revoked it is an action: a repeat changes nothing and writes no row.
+  const revoked = audited(
+    ctx,
+    "key.revoke",
+    (tx) => dbRevokeApiKey(tx, { id, now: ctx.now() }),
+    (r) => r?.id,
+  );
+  const row = revoked ?? dbGetApiKey(db, id);
   if (!row) throw new NotFoundError("api key", id);
   return toApiKey(row);
 }

@@ -22,6 +22,7 @@ import {
   ValidationError,
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 import { emit } from "./events";
 
 /** `POST /api/approvals`: the calling agent asks before an action; it expires after `timeout_s`. */
@@ -35,15 +36,21 @@ export async function requestApproval(
   if (body.task_id !== undefined && !getTask(db, body.task_id)) throw new NotFoundError("task", body.task_id);
   const now = ctx.now();
   const approval = toApiApproval(
-    insertApproval(db, {
-      id: newId("apr"),
-      agentId,
-      taskId: body.task_id ?? null,
-      action: body.action,
-      description: body.description,
-      expiresAt: now + body.timeout_s * 1000,
-      now,
-    }),
+    audited(
+      ctx,
+      "approval.request",
+      (tx) =>
+        insertApproval(tx, {
+          id: newId("apr"),
+          agentId,
+          taskId: body.task_id ?? null,
+          action: body.action,
+          description: body.description,
+          expiresAt: now + body.timeout_s * 1000,
+          now,
+        }),
+      (row) => row.id,
+    ),
   );
   await emit(ctx, "approval_requested", { approval });
   return approval;
@@ -61,7 +68,12 @@ export async function decideApproval(
 ): Promise<Approval> {
   const db = ctx.database.db;
   const now = ctx.now();
-  const row = dbDecideApproval(db, { id, status: body.decision, decidedBy, note: body.reason ?? null, now });
+  const row = audited(
+    ctx,
+    "approval.decide",
+    (tx) => dbDecideApproval(tx, { id, status: body.decision, decidedBy, note: body.reason ?? null, now }),
+    (decided) => decided?.id,
+  );
   if (row) {
     const approval = toApiApproval(row);
     await emit(ctx, "approval_decided", { approval });

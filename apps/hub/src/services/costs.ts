@@ -1,5 +1,4 @@
 import {
-  DailyUsageTracker,
   type Executor,
   effectiveTokenCap,
   getAgent,
@@ -7,6 +6,7 @@ import {
   updateAgent,
   utcDayKey,
 } from "@m3shd/db";
+import { dailyUsage } from "@m3shd/lifecycle";
 import {
   type AgentSettings,
   type AlertJob,
@@ -16,6 +16,7 @@ import {
   type UpdateAgentSettingsBody,
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 import { workflowsOf } from "./workflow-config";
 
 /**
@@ -24,22 +25,11 @@ import { workflowsOf } from "./workflow-config";
  * The cap itself is enforced by the dispatcher, at assignment time.
  */
 
-const trackers = new WeakMap<object, DailyUsageTracker>();
-
-/** This process's tracker of today's usage on the hub's database. */
-function trackerOf(ctx: HubContext): DailyUsageTracker {
-  let tracker = trackers.get(ctx.database);
-  if (!tracker) {
-    tracker = new DailyUsageTracker();
-    trackers.set(ctx.database, tracker);
-  }
-  return tracker;
-}
-
 /**
  * Records one completion's usage. Must run inside the completion's IMMEDIATE transaction: holding
  * the write lock, "before" is exact, so exactly one row per agent per UTC day crosses the
- * threshold, and the alert is raised once without any extra bookkeeping.
+ * threshold, and the alert is raised once without any extra bookkeeping. The usage is peeked, not
+ * cached: if the transaction rolls back, this process remembers nothing of it.
  */
 export function recordCost(
   tx: Executor,
@@ -55,9 +45,7 @@ export function recordCost(
   },
 ): AlertJob | null {
   const config = workflowsOf(ctx);
-  const tracker = trackerOf(ctx);
-  tracker.refresh(tx, input.now);
-  const before = tracker.get(input.agentId);
+  const before = dailyUsage(ctx.database, input.agentId, input.now);
   insertCostRecord(tx, { id: newId("cost"), ...input });
   const after = {
     tokens: before.tokens + input.inputTokens + input.outputTokens,
@@ -83,9 +71,7 @@ export function getAgentSettings(ctx: HubContext, agentId: string): AgentSetting
   const db = ctx.database.db;
   const agent = getAgent(db, agentId);
   if (!agent) throw new NotFoundError("agent", agentId);
-  const tracker = trackerOf(ctx);
-  tracker.refresh(db, ctx.now());
-  const usage = tracker.get(agentId);
+  const usage = dailyUsage(ctx.database, agentId, ctx.now());
   const cap = effectiveTokenCap(agent.dailyTokenCap, workflowsOf(ctx).dailyTokenCap);
   return {
     agent_id: agent.id,
@@ -106,13 +92,19 @@ export function updateAgentSettings(
 ): AgentSettings {
   const db = ctx.database.db;
   if (!getAgent(db, agentId)) throw new NotFoundError("agent", agentId);
-  updateAgent(db, {
-    id: agentId,
-    set: {
-      ...(body.escalation_target !== undefined ? { escalationTarget: body.escalation_target } : {}),
-      ...(body.daily_token_cap !== undefined ? { dailyTokenCap: body.daily_token_cap } : {}),
-    },
-    now: ctx.now(),
-  });
+  audited(
+    ctx,
+    "agent.settings_update",
+    (tx) =>
+      updateAgent(tx, {
+        id: agentId,
+        set: {
+          ...(body.escalation_target !== undefined ? { escalationTarget: body.escalation_target } : {}),
+          ...(body.daily_token_cap !== undefined ? { dailyTokenCap: body.daily_token_cap } : {}),
+        },
+        now: ctx.now(),
+      }),
+    () => agentId,
+  );
   return getAgentSettings(ctx, agentId);
 }

@@ -4,13 +4,13 @@ import {
   type Executor,
   repointDependents,
   type Settlement,
-  settleDependents,
   type Task as TaskRow,
   toApiEscalation,
 } from "@m3shd/db";
+import { enqueueAlerts, publishSettlement, settle } from "@m3shd/lifecycle";
 import { type AlertJob, escalationAlert, taskFailedAlert, type Usage } from "@m3shd/protocol";
 import type { HubContext } from "../context";
-import { enqueueAlerts } from "./alerts";
+import { audited } from "./audit";
 import { recordCost } from "./costs";
 import { maybeEscalate } from "./escalations";
 import { emit } from "./events";
@@ -69,10 +69,9 @@ export function onTaskOutcome(
   }
   let settlement = NONE;
   if (input.outcome !== "retry") {
-    settlement = settleDependents(tx, {
+    settlement = settle(tx, workflowsOf(ctx), {
       parentId: task.id,
       outcome: input.outcome === "done" ? "done" : "failed",
-      settings: workflowsOf(ctx).dag,
       now,
     });
   }
@@ -105,10 +104,9 @@ export function onTaskOutcome(
 export function onTaskCancelled(tx: Executor, ctx: HubContext, input: { taskId: string; now: number }) {
   return {
     causeTaskId: input.taskId,
-    settlement: settleDependents(tx, {
+    settlement: settle(tx, workflowsOf(ctx), {
       parentId: input.taskId,
       outcome: "cancelled",
-      settings: workflowsOf(ctx).dag,
       now: input.now,
     }),
     escalation: null,
@@ -122,38 +120,11 @@ export function onTaskHandedOff(tx: Executor, input: { suspendedId: string; cont
 }
 
 /**
- * Announces what a committed change did: released children (`task_requeued`, reason `released`,
- * and their dispatch jobs in one bulk enqueue), fail-fast cancellations (`task_cancelled` naming
- * the cause), a new escalation, and the alerts.
+ * Announces what a committed change did: the settlement (the lifecycle module's, as the
+ * dispatcher's reclaims announce theirs), a new escalation, and the alerts.
  */
 export async function publishEffects(ctx: HubContext, effects: WorkflowEffects): Promise<void> {
-  const { settlement, causeTaskId } = effects;
-  // Published together, not one await after another: over Redis they go out in one pipeline (in
-  // order, on one connection) instead of a round trip each, which matters for a wide fan-out.
-  await Promise.all([
-    ...settlement.released.map((child) =>
-      emit(ctx, "task_requeued", {
-        task_id: child.id,
-        reason: "released",
-        previous_agent_id: null,
-        attempts: child.attempts,
-      }),
-    ),
-    settlement.released.length > 0
-      ? ctx.queue.jobs.enqueueMany(
-          "dispatch.assign",
-          settlement.released.map((child) => ({ taskId: child.id })),
-        )
-      : undefined,
-    ...settlement.cancelled.map((cancelled) =>
-      emit(ctx, "task_cancelled", {
-        task_id: cancelled.id,
-        reason: cancelled.reason,
-        cancelled_by: "system",
-        cause_task_id: causeTaskId,
-      }),
-    ),
-  ]);
+  await publishSettlement(ctx, effects.settlement, effects.causeTaskId);
   if (effects.escalation) {
     await emit(ctx, "escalation_created", { escalation: toApiEscalation(effects.escalation) });
   }
@@ -162,5 +133,10 @@ export async function publishEffects(ctx: HubContext, effects: WorkflowEffects):
 
 /** `POST /api/tasks/:id/dependencies`: more parents for a task not yet dispatched (cycle-checked). */
 export function addDependencies(ctx: HubContext, taskId: string, dependsOn: readonly string[]): TaskRow {
-  return addTaskDependencies(ctx.database.db, { taskId, dependsOn, now: ctx.now() });
+  return audited(
+    ctx,
+    "task.dependencies_add",
+    (tx) => addTaskDependencies(tx, { taskId, dependsOn, now: ctx.now() }),
+    () => taskId,
+  );
 }

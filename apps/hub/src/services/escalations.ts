@@ -23,6 +23,7 @@ import {
   ValidationError,
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 import { emit } from "./events";
 import { workflowsOf } from "./workflow-config";
 
@@ -95,12 +96,12 @@ export async function resolveEscalation(
   resolvedBy: string,
 ): Promise<Escalation> {
   const db = ctx.database.db;
-  const row = dbResolveEscalation(db, {
-    id,
-    resolvedBy,
-    resolution: body.resolution ?? null,
-    now: ctx.now(),
-  });
+  const row = audited(
+    ctx,
+    "escalation.resolve",
+    (tx) => dbResolveEscalation(tx, { id, resolvedBy, resolution: body.resolution ?? null, now: ctx.now() }),
+    (resolved) => resolved?.id,
+  );
   if (!row) {
     const current = getEscalation(db, id);
     if (!current) throw new NotFoundError("escalation", id);

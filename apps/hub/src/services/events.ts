@@ -1,8 +1,2 @@
-import type { MeshEventData, MeshEventType } from "@m3shd/protocol";
-import { publishMeshEvent } from "@m3shd/queue";
-import type { HubContext } from "../context";
-
-/** Publishes a mesh event with the hub's clock (see `publishMeshEvent` for the ordering rule). */
-export function emit<T extends MeshEventType>(ctx: HubContext, type: T, data: MeshEventData<T>) {
-  return publishMeshEvent(ctx.queue.bus, type, data, ctx.now());
-}
+/** Publishes a mesh event with the hub's clock: the lifecycle module's, so hub and dispatcher stamp alike. */
+export { emitEvent as emit } from "@m3shd/lifecycle";

@@ -9,6 +9,7 @@ import {
   ValidationError,
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 import { emit } from "./events";
 import { renderTemplatePrompt, resolveTemplate } from "./templates";
 
@@ -113,7 +114,9 @@ export async function createPipeline(
 
   const pipelineId = newId("pipe");
   const ids = new Map<string, string>();
-  const rows: TaskRow[] = db.transaction(
+  const rows: TaskRow[] = audited(
+    ctx,
+    "pipeline.create",
     (tx) =>
       order.map(({ index, name, step, parents }) => {
         const spec = resolved[index] as (typeof resolved)[number];
@@ -138,7 +141,7 @@ export async function createPipeline(
           now,
         });
       }),
-    { behavior: "immediate" },
+    () => pipelineId,
   );
 
   const tasks = toApiTasks(db, rows);

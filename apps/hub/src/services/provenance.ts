@@ -14,6 +14,7 @@ import {
   lastChainLink,
   listChainLinks,
   merkleLeavesFrom,
+  merkleLogSize,
   type Task as TaskRow,
 } from "@m3shd/db";
 import { NotFoundError, newId, ValidationError } from "@m3shd/protocol";
@@ -22,16 +23,25 @@ import type { HubContext } from "../context";
 /**
  * In-memory mirror of the `merkle_leaves` table, caught up from the database before each use, so
  * several hub processes appending to one database all serve correct roots and proofs.
+ *
+ * Invariant: the mirror only ever holds committed leaves. It is caught up from the connection
+ * outside any transaction (a read inside one would see leaves that may still roll back), and the
+ * completion path never appends to it: it writes the row, commits, and the next read catches up.
+ * A leaf kept after a rollback would leave this process one ahead of the table — its next leaf
+ * would skip an index, and every other process would find the gap and fail.
  */
 const logs = new WeakMap<object, MerkleLog>();
 
-function syncedLog(ctx: HubContext, db: Executor): MerkleLog {
+function syncedLog(ctx: HubContext): MerkleLog {
+  if (ctx.database.sqlite.inTransaction) {
+    throw new Error("the Merkle log mirror is caught up only outside transactions (commit first)");
+  }
   let log = logs.get(ctx.database);
   if (!log) {
     log = new MerkleLog();
     logs.set(ctx.database, log);
   }
-  for (const row of merkleLeavesFrom(db, log.size)) {
+  for (const row of merkleLeavesFrom(ctx.database.db, log.size)) {
     if (row.leafIndex !== log.size) throw new Error(`merkle_leaves has a gap at ${log.size}`);
     log.append(Buffer.from(row.leafHash, "hex"));
   }
@@ -44,10 +54,11 @@ export function chainIdOf(row: Pick<TaskRow, "id" | "pipelineId">): string {
 }
 
 /**
- * Signs a completed result into its chain and appends it to the Merkle log. Must run inside the
- * caller's IMMEDIATE transaction (with the task's transition to `done`), so a result is either
+ * Signs a completed result into its chain and appends it to the Merkle log table. Must run inside
+ * the caller's IMMEDIATE transaction (with the task's transition to `done`), so a result is either
  * done-and-signed or neither. The leaf data is the link hash: a verifier holding the chain can
- * recompute the leaf and check it against the log's root.
+ * recompute the leaf and check it against the log's root. Touches no in-memory state: after the
+ * commit, `provenanceLeaf(ctx, leafIndex)` gives the tree size and root the leaf produced.
  */
 export function appendProvenance(tx: Executor, ctx: HubContext, row: TaskRow, output: string, now: number) {
   const chainId = chainIdOf(row);
@@ -61,8 +72,7 @@ export function appendProvenance(tx: Executor, ctx: HubContext, row: TaskRow, ou
     taskId: row.id,
     output,
   });
-  const log = syncedLog(ctx, tx);
-  const leafIndex = log.size;
+  const leafIndex = merkleLogSize(tx);
   const leafHash = hashLeaf(Buffer.from(link.hash, "hex"));
   const seq = prev ? prev.seq + 1 : 0;
   appendProvenanceRecord(tx, {
@@ -80,12 +90,17 @@ export function appendProvenance(tx: Executor, ctx: HubContext, row: TaskRow, ou
       leafIndex,
     },
   });
-  // Only now mutate the cache: if the transaction rolls back, the next sync re-reads the table.
-  log.append(leafHash);
-  return {
-    link: { seq, hash: link.hash },
-    leaf: { index: leafIndex, treeSize: log.size, root: log.root().toString("hex") },
-  };
+  return { link: { seq, hash: link.hash }, leafIndex };
+}
+
+/**
+ * After the completion committed: the leaf at `leafIndex` with the tree it completed (size
+ * `leafIndex + 1` and that tree's root, whatever other hubs appended since).
+ */
+export function provenanceLeaf(ctx: HubContext, leafIndex: number) {
+  const log = syncedLog(ctx);
+  const treeSize = leafIndex + 1;
+  return { index: leafIndex, treeSize, root: log.root(treeSize).toString("hex") };
 }
 
 /** `GET /api/tasks/:id/provenance`: the task's chain with a verdict and its Merkle inclusion proof. */
@@ -107,7 +122,7 @@ export function getTaskProvenance(ctx: HubContext, taskId: string) {
   // shows up as an output_hash_mismatch at its link.
   const outputs = rows.map((r) => getTask(db, r.taskId)?.output ?? "");
   const verdict = verifyChain(ctx.config.provenanceKey, links, outputs);
-  const log = syncedLog(ctx, db);
+  const log = syncedLog(ctx);
   const leafIndex = own.leafIndex ?? 0;
   return {
     task_id: taskId,
@@ -136,13 +151,13 @@ export function getTaskProvenance(ctx: HubContext, taskId: string) {
 
 /** `GET /api/provenance/root`. */
 export function getMerkleRoot(ctx: HubContext) {
-  const log = syncedLog(ctx, ctx.database.db);
+  const log = syncedLog(ctx);
   return { size: log.size, root: log.root().toString("hex") };
 }
 
 /** `GET /api/provenance/consistency?from=&to=`. */
 export function getConsistency(ctx: HubContext, from: number, to: number) {
-  const log = syncedLog(ctx, ctx.database.db);
+  const log = syncedLog(ctx);
   if (from > to || to > log.size) {
     throw new ValidationError(`Need 0 ≤ from ≤ to ≤ ${log.size}`, [
       { path: ["to"], code: "too_big", message: `Need 0 ≤ from ≤ to ≤ ${log.size}` },

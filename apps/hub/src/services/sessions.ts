@@ -14,8 +14,10 @@ import { RateLimitedError, UnauthorizedError } from "@m3shd/protocol";
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { type AuthConfig, DEFAULT_AUTH_CONFIG, type HubContext } from "../context";
+import { noteAudit } from "../middleware/audit";
 import type { Authenticator, Principal } from "../middleware/auth";
 import { clientIp } from "../middleware/client-ip";
+import { audit, audited } from "./audit";
 import { type HubLimits, secondsUntil } from "./limits";
 import { USER_ROLE_PERMISSIONS } from "./permissions";
 import { makeUsageThrottle } from "./tokens";
@@ -93,28 +95,39 @@ export function sessionAuthenticator(ctx: HubContext): Authenticator {
   };
 }
 
-/** Starts a session for `user` and sets its cookies; returns the CSRF token for the response body. */
+/**
+ * Starts a session for `user` and sets its cookies; returns the CSRF token for the response body.
+ * `login`: the session is a login (audited as `session.login` in the session's transaction); a
+ * fresh session after a password change is part of that action instead.
+ */
 export function startSession(
   ctx: HubContext,
   c: Context,
   user: UserRow,
+  options: { login?: boolean } = {},
 ): { csrfToken: string; expiresAt: number } {
   const config = authConfig(ctx);
   const now = ctx.now();
   const id = randomBytes(32).toString("base64url");
   const csrfToken = randomBytes(32).toString("base64url");
   const expiresAt = now + config.sessionTtlMs;
-  // Housekeeping on the (rare) login path: sessions dead for a full TTL are of no further use.
-  purgeSessions(ctx.database.db, now - config.sessionTtlMs);
-  insertSession(ctx.database.db, {
-    idHash: hashToken(id),
-    userId: user.id,
-    csrfTokenHash: hashToken(csrfToken),
-    expiresAt,
-    ip: clientIp(c, ctx.config.trustProxy),
-    userAgent: c.req.header("user-agent")?.slice(0, 256) ?? null,
-    now,
-  });
+  ctx.database.db.transaction(
+    (tx) => {
+      // Housekeeping on the (rare) login path: sessions dead for a full TTL are of no further use.
+      purgeSessions(tx, now - config.sessionTtlMs);
+      insertSession(tx, {
+        idHash: hashToken(id),
+        userId: user.id,
+        csrfTokenHash: hashToken(csrfToken),
+        expiresAt,
+        ip: clientIp(c, ctx.config.trustProxy),
+        userAgent: c.req.header("user-agent")?.slice(0, 256) ?? null,
+        now,
+      });
+      if (options.login) audit(tx, ctx, "session.login", user.id, `user:${user.id}`);
+    },
+    { behavior: "immediate" },
+  );
   const common = {
     path: "/",
     sameSite: "Strict" as const,
@@ -129,7 +142,14 @@ export function startSession(
 
 /** Ends the request's session (if any) and clears both cookies. */
 export function endSession(ctx: HubContext, c: Context, session: SessionRow | null): void {
-  if (session) revokeSession(ctx.database.db, { idHash: session.idHash, now: ctx.now() });
+  if (session) {
+    audited(
+      ctx,
+      "session.logout",
+      (tx) => revokeSession(tx, { idHash: session.idHash, now: ctx.now() }),
+      (revoked) => (revoked ? session.userId : undefined),
+    );
+  }
   const opts = {
     path: "/",
     secure: ctx.config.behindTls,
@@ -141,7 +161,12 @@ export function endSession(ctx: HubContext, c: Context, session: SessionRow | nu
 
 /** Ends every session (rotation of all dashboard logins at once); how many were live. */
 export function endAllSessions(ctx: HubContext): number {
-  return revokeSessions(ctx.database.db, { now: ctx.now() });
+  return audited(
+    ctx,
+    "session.revoke_all",
+    (tx) => revokeSessions(tx, { now: ctx.now() }),
+    () => null,
+  );
 }
 
 /**
@@ -161,6 +186,8 @@ export async function login(
   password: string,
 ): Promise<{ user: UserRow; csrfToken: string; expiresAt: number }> {
   const config = authConfig(ctx);
+  // A refusal (bad credentials, throttled) is on record as a failed login for this username.
+  noteAudit(c, { refusal: "auth.login_failed", target: username });
   const ip = clientIp(c, ctx.config.trustProxy) ?? "unknown";
   const now = ctx.now();
   const attempts = await limits.loginFailures.hit(ip, now);
@@ -173,5 +200,5 @@ export async function login(
   const user = await verifyCredentials(ctx, username, password);
   if (!user) throw new UnauthorizedError("Invalid username or password");
   await limits.loginFailures.unhit(ip, now);
-  return { user, ...startSession(ctx, c, user) };
+  return { user, ...startSession(ctx, c, user, { login: true }) };
 }

@@ -13,6 +13,7 @@ import {
   ValidationError,
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 
 // Shared context: a mesh-wide key/value store. Cursors are the last key of the previous page.
 
@@ -48,9 +49,23 @@ export function getContext(ctx: HubContext, key: string): ContextEntry {
 
 /** Sets a key; `setBy` is the caller (an agent id, or the principal's subject). */
 export function putContext(ctx: HubContext, key: string, value: unknown, setBy: string): ContextEntry {
-  return toApiContextEntry(putContextEntry(ctx.database.db, { key, value, setBy, now: ctx.now() }));
+  return toApiContextEntry(
+    audited(
+      ctx,
+      "context.set",
+      (tx) => putContextEntry(tx, { key, value, setBy, now: ctx.now() }),
+      () => key,
+    ),
+  );
 }
 
 export function deleteContext(ctx: HubContext, key: string): void {
-  if (!deleteContextEntry(ctx.database.db, key)) throw new NotFoundError("context", key);
+  audited(
+    ctx,
+    "context.delete",
+    (tx) => {
+      if (!deleteContextEntry(tx, key)) throw new NotFoundError("context", key);
+    },
+    () => key,
+  );
 }

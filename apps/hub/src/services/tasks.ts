@@ -17,6 +17,7 @@ import {
   toApiTasks,
   transitionTask,
 } from "@m3shd/db";
+import { announceRequeue, recordOutcome } from "@m3shd/lifecycle";
 import {
   type CancelTaskBody,
   type CompleteTaskBody,
@@ -40,10 +41,10 @@ import {
   ValidationError,
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
-import { recordOutcome } from "./breaker";
+import { audit } from "./audit";
 import { onTaskCancelled, onTaskHandedOff, onTaskOutcome, publishEffects } from "./dag";
 import { emit } from "./events";
-import { appendProvenance } from "./provenance";
+import { appendProvenance, provenanceLeaf } from "./provenance";
 
 /** Statuses a task can be cancelled from. */
 const CANCELLABLE: readonly TaskStatus[] = ["waiting", "queued", "assigned", "running", "relayed"];
@@ -76,21 +77,29 @@ export async function createTask(ctx: HubContext, input: CreateTaskBody, created
   }
   const db = ctx.database.db;
   // A parent that already failed or was cancelled is refused (409): the task could never run.
-  const row = insertDependentTask(db, {
-    task: {
-      id: newId("task"),
-      title: input.title,
-      prompt: input.prompt,
-      requiredCapability: input.required_capability,
-      priority: input.priority,
-      deadline: input.deadline ?? null,
-      assignTo: input.assign_to ?? null,
-      maxAttempts: input.max_attempts,
-      createdBy,
+  // The row and its audit entry commit together.
+  const row = db.transaction(
+    (tx) => {
+      const inserted = insertDependentTask(tx, {
+        task: {
+          id: newId("task"),
+          title: input.title,
+          prompt: input.prompt,
+          requiredCapability: input.required_capability,
+          priority: input.priority,
+          deadline: input.deadline ?? null,
+          assignTo: input.assign_to ?? null,
+          maxAttempts: input.max_attempts,
+          createdBy,
+        },
+        dependsOn: input.depends_on,
+        now,
+      });
+      audit(tx, ctx, "task.create", inserted.id);
+      return inserted;
     },
-    dependsOn: input.depends_on,
-    now,
-  });
+    { behavior: "immediate" },
+  );
   const task = toApiTask(row, { dependsOn: input.depends_on });
   await emit(ctx, "task_created", { task });
   if (row.status === "queued") await ctx.queue.jobs.enqueue("dispatch.assign", { taskId: row.id });
@@ -146,7 +155,9 @@ export async function cancelTask(
         set: { cancelReason: reason, ...(HELD.includes(before.status) ? { cancelNoticeAt: now } : {}) },
         now,
       });
-      return { row: cancelled, effects: onTaskCancelled(tx, ctx, { taskId: id, now }) };
+      const effects = onTaskCancelled(tx, ctx, { taskId: id, now });
+      audit(tx, ctx, "task.cancel", id);
+      return { row: cancelled, effects };
     },
     { behavior: "immediate" },
   );
@@ -335,7 +346,7 @@ export async function completeTask(
 
   if (body.status === "done") {
     // One transaction: the result is done, signed, logged and counted together, or not at all.
-    const { updated, link, leaf, breaker, effects } = db.transaction(
+    const { updated, link, leafIndex, breaker, effects } = db.transaction(
       (tx) => {
         const updatedRow = transitionTask(tx, {
           id,
@@ -371,10 +382,18 @@ export async function completeTask(
           costUsd: body.cost_usd,
           now,
         });
-        return { updated: updatedRow, link: signed.link, leaf: signed.leaf, breaker: transition, effects };
+        return {
+          updated: updatedRow,
+          link: signed.link,
+          leafIndex: signed.leafIndex,
+          breaker: transition,
+          effects,
+        };
       },
       { behavior: "immediate" },
     );
+    // Committed: only now does this process's copy of the Merkle log learn of the leaf.
+    const leaf = provenanceLeaf(ctx, leafIndex);
     await emit(ctx, "task_completed", {
       task_id: id,
       agent_id: agent,
@@ -450,13 +469,12 @@ export async function completeTask(
   });
   if (breaker) await emit(ctx, "agent_breaker", breaker);
   if (!final) {
-    await emit(ctx, "task_requeued", {
-      task_id: id,
+    await announceRequeue(ctx, {
+      taskId: id,
       reason: "retry",
-      previous_agent_id: agent,
+      previousAgentId: agent,
       attempts: updated.attempts,
     });
-    await ctx.queue.jobs.enqueue("dispatch.assign", { taskId: id });
   }
   await publishEffects(ctx, effects);
   return { task: getTask(ctx, id), replayed: false };

@@ -28,6 +28,7 @@ import {
   ValidationError,
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
+import { audited } from "./audit";
 import { createTask } from "./tasks";
 
 /** The templates a new mesh starts with. */
@@ -137,37 +138,56 @@ export function getTemplateById(ctx: HubContext, id: string): Template {
 
 export function createTemplate(ctx: HubContext, body: CreateTemplateBody, createdBy: string): Template {
   return toApiTemplate(
-    insertTemplate(ctx.database.db, {
-      id: newId("tpl"),
-      name: body.name,
-      description: body.description,
-      promptTemplate: body.prompt_template,
-      capability: body.capability,
-      priority: body.priority,
-      createdBy,
-      createdAt: ctx.now(),
-    }),
+    audited(
+      ctx,
+      "template.create",
+      (tx) =>
+        insertTemplate(tx, {
+          id: newId("tpl"),
+          name: body.name,
+          description: body.description,
+          promptTemplate: body.prompt_template,
+          capability: body.capability,
+          priority: body.priority,
+          createdBy,
+          createdAt: ctx.now(),
+        }),
+      (row) => row.id,
+    ),
   );
 }
 
 export function updateTemplate(ctx: HubContext, id: string, body: UpdateTemplateBody): Template {
   return toApiTemplate(
-    dbUpdateTemplate(ctx.database.db, {
-      id,
-      set: {
-        ...(body.name !== undefined ? { name: body.name } : {}),
-        ...(body.description !== undefined ? { description: body.description } : {}),
-        ...(body.prompt_template !== undefined ? { promptTemplate: body.prompt_template } : {}),
-        ...(body.capability !== undefined ? { capability: body.capability } : {}),
-        ...(body.priority !== undefined ? { priority: body.priority } : {}),
-      },
-      now: ctx.now(),
-    }),
+    audited(
+      ctx,
+      "template.update",
+      (tx) =>
+        dbUpdateTemplate(tx, {
+          id,
+          set: {
+            ...(body.name !== undefined ? { name: body.name } : {}),
+            ...(body.description !== undefined ? { description: body.description } : {}),
+            ...(body.prompt_template !== undefined ? { promptTemplate: body.prompt_template } : {}),
+            ...(body.capability !== undefined ? { capability: body.capability } : {}),
+            ...(body.priority !== undefined ? { priority: body.priority } : {}),
+          },
+          now: ctx.now(),
+        }),
+      () => id,
+    ),
   );
 }
 
 export function deleteTemplate(ctx: HubContext, id: string): void {
-  if (!dbDeleteTemplate(ctx.database.db, id)) throw new NotFoundError("template", id);
+  audited(
+    ctx,
+    "template.delete",
+    (tx) => {
+      if (!dbDeleteTemplate(tx, id)) throw new NotFoundError("template", id);
+    },
+    () => id,
+  );
 }
 
 /** `POST /api/templates/:id/dispatch`: render and create the task (as `POST /api/tasks` would). */

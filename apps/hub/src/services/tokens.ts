@@ -13,6 +13,7 @@ import { NotFoundError, newId } from "@m3shd/protocol";
 import type { HubContext } from "../context";
 import type { Authenticator, Principal } from "../middleware/auth";
 import type { AgentToken, MintAgentTokenBody } from "../schemas/security";
+import { audited } from "./audit";
 import { assertGrantable, resolvePermissions } from "./permissions";
 
 /** `last_used_at` is bookkeeping for operators: written at most this often per token, never per request. */
@@ -59,15 +60,21 @@ export function mintAgentToken(
     hasActiveCredentialWithPermission(c.database.db, "admin:tokens"),
   );
   const minted = mintToken("agent");
-  const row = insertAgentToken(ctx.database.db, {
-    id: newId("tok"),
-    agentId: body.agent_id,
-    tokenHash: minted.hash,
-    prefix: minted.prefix,
-    permissions,
-    createdBy: principal.subject,
-    now: ctx.now(),
-  });
+  const row = audited(
+    ctx,
+    "token.create",
+    (tx) =>
+      insertAgentToken(tx, {
+        id: newId("tok"),
+        agentId: body.agent_id,
+        tokenHash: minted.hash,
+        prefix: minted.prefix,
+        permissions,
+        createdBy: principal.subject,
+        now: ctx.now(),
+      }),
+    (created) => created.id,
+  );
   return { token: minted.token, agent_token: toApiAgentToken(row) };
 }
 
@@ -82,7 +89,14 @@ export function listAgentTokens(
 /** Revokes a token; effective on its very next request (nothing caches a token). Idempotent. */
 export function revokeAgentToken(ctx: HubContext, id: string): AgentToken {
   const db = ctx.database.db;
-  const row = dbRevokeAgentToken(db, { id, now: ctx.now() }) ?? getAgentToken(db, id);
+  // Only the call that revoked it is an action: a repeat changes nothing and writes no row.
+  const revoked = audited(
+    ctx,
+    "token.revoke",
+    (tx) => dbRevokeAgentToken(tx, { id, now: ctx.now() }),
+    (r) => r?.id,
+  );
+  const row = revoked ?? getAgentToken(db, id);
   if (!row) throw new NotFoundError("agent token", id);
   return toApiAgentToken(row);
 }

@@ -18,6 +18,7 @@ import { loadOrCreateSecret } from "@m3shd/service-kit";
 import type { HubContext } from "../context";
 import type { Principal } from "../middleware/auth";
 import type { CreateUserBody, UpdateUserBody, User } from "../schemas/security";
+import { audit, audited } from "./audit";
 
 /** Username of the admin created on first run. */
 export const SEED_ADMIN_USERNAME = "admin";
@@ -49,13 +50,19 @@ export async function createUser(ctx: HubContext, body: CreateUserBody): Promise
     throw new ConflictError(`username ${body.username} is taken`, { username: body.username });
   }
   const passwordHash = await hashPassword(body.password);
-  const row = insertUser(ctx.database.db, {
-    id: newId("usr"),
-    username: body.username,
-    passwordHash,
-    role: body.role,
-    now: ctx.now(),
-  });
+  const row = audited(
+    ctx,
+    "user.create",
+    (tx) =>
+      insertUser(tx, {
+        id: newId("usr"),
+        username: body.username,
+        passwordHash,
+        role: body.role,
+        now: ctx.now(),
+      }),
+    (created) => created.id,
+  );
   return toApiUser(row);
 }
 
@@ -88,19 +95,38 @@ export async function updateUser(
   if (body.role !== undefined) set.role = body.role;
   if (body.password !== undefined) set.passwordHash = await hashPassword(body.password);
   if (body.disabled !== undefined) set.disabledAt = body.disabled ? (before.disabledAt ?? now) : null;
-  const row = dbUpdateUser(ctx.database.db, { id, set, now });
-  if (!row) throw new NotFoundError("user", id);
   const roleChanged = body.role !== undefined && body.role !== before.role;
-  if (body.password !== undefined || body.disabled === true || roleChanged) {
-    revokeSessions(ctx.database.db, { userId: id, now });
-  }
+  const disabledChanged = body.disabled !== undefined && body.disabled !== (before.disabledAt !== null);
+  // One request may carry several actions (a new role and a disable): one row for each, all in
+  // the transaction that makes the change.
+  const row = ctx.database.db.transaction(
+    (tx) => {
+      const updated = dbUpdateUser(tx, { id, set, now });
+      if (!updated) throw new NotFoundError("user", id);
+      if (body.password !== undefined || body.disabled === true || roleChanged) {
+        revokeSessions(tx, { userId: id, now });
+      }
+      if (roleChanged) audit(tx, ctx, "user.role_change", id);
+      if (disabledChanged) audit(tx, ctx, body.disabled ? "user.disable" : "user.enable", id);
+      if (body.password !== undefined) audit(tx, ctx, "user.password_reset", id);
+      return updated;
+    },
+    { behavior: "immediate" },
+  );
   return toApiUser(row);
 }
 
 /** Deletes a user and their sessions. An admin cannot delete themselves. */
 export function deleteUser(ctx: HubContext, principal: Principal, id: string): void {
   if (principal.subject === `user:${id}`) throw new ForbiddenError("You cannot delete your own account");
-  if (!dbDeleteUser(ctx.database.db, id)) throw new NotFoundError("user", id);
+  audited(
+    ctx,
+    "user.delete",
+    (tx) => {
+      if (!dbDeleteUser(tx, id)) throw new NotFoundError("user", id);
+    },
+    () => id,
+  );
 }
 
 // A fixed hash to verify against when the username is unknown or disabled, so a login costs the
@@ -139,8 +165,16 @@ export async function changeOwnPassword(
 ): Promise<boolean> {
   if (!(await verifyPassword(currentPassword, user.passwordHash))) return false;
   const now = ctx.now();
-  dbUpdateUser(ctx.database.db, { id: user.id, set: { passwordHash: await hashPassword(newPassword) }, now });
-  revokeSessions(ctx.database.db, { userId: user.id, now });
+  const passwordHash = await hashPassword(newPassword);
+  audited(
+    ctx,
+    "user.password_change",
+    (tx) => {
+      dbUpdateUser(tx, { id: user.id, set: { passwordHash }, now });
+      revokeSessions(tx, { userId: user.id, now });
+    },
+    () => user.id,
+  );
   return true;
 }
 

@@ -1,4 +1,9 @@
-import { type DagSettings, DEFAULT_DAG_SETTINGS, DEFAULT_DAILY_TOKEN_CAP } from "@m3shd/db";
+import {
+  DEFAULT_LIFECYCLE_SETTINGS,
+  type LifecycleEnv,
+  type LifecycleSettings,
+  lifecycleSettingsFromEnv,
+} from "@m3shd/lifecycle";
 import type { HubContext } from "../context";
 
 /** Where alerts go: an ntfy server and topic, optionally authenticated. */
@@ -15,12 +20,11 @@ export interface NtfyConfig {
   timeoutMs?: number;
 }
 
-/** Tunables of the workflows feature. */
-export interface WorkflowsConfig {
-  /** Fail-fast and the parent-output budget for released children. */
-  dag: DagSettings;
-  /** Tokens per agent per UTC day unless the agent has its own cap; 0: no cap (500,000). */
-  dailyTokenCap: number;
+/**
+ * Tunables of the workflows feature. The lifecycle part (`dag`, `dailyTokenCap`) is the lifecycle
+ * module's type, shared with the dispatcher; the rest is the hub's alone.
+ */
+export interface WorkflowsConfig extends LifecycleSettings {
   /** Spend per agent per UTC day that triggers a budget alert (USD); null: spend never alerts. */
   spendAlertUsd: number | null;
   /** Consecutive failures of an agent that open an escalation (3). */
@@ -34,8 +38,7 @@ export interface WorkflowsConfig {
 }
 
 export const DEFAULT_WORKFLOWS_CONFIG: WorkflowsConfig = {
-  dag: DEFAULT_DAG_SETTINGS,
-  dailyTokenCap: DEFAULT_DAILY_TOKEN_CAP,
+  ...DEFAULT_LIFECYCLE_SETTINGS,
   spendAlertUsd: 10,
   escalationThreshold: 3,
   escalationTarget: "operator",
@@ -59,27 +62,25 @@ export function workflowsOf(ctx: HubContext): WorkflowsConfig {
   return config;
 }
 
-/** The workflows config from the hub's environment (`M3SHD_NTFY_*`, caps, DAG settings). */
-export function workflowsFromEnv(env: {
-  M3SHD_NTFY_URL?: string | undefined;
-  M3SHD_NTFY_TOPIC?: string | undefined;
-  M3SHD_NTFY_TOKEN?: string | undefined;
-  M3SHD_NTFY_USER?: string | undefined;
-  M3SHD_NTFY_PASSWORD?: string | undefined;
-  M3SHD_DAILY_TOKEN_CAP: number;
-  M3SHD_SPEND_ALERT_USD: number;
-  M3SHD_DAG_FAIL_FAST?: boolean | undefined;
-  M3SHD_PARENT_OUTPUT_BUDGET_BYTES: number;
-}): Partial<WorkflowsConfig> {
+/**
+ * The workflows config from the hub's environment (`M3SHD_NTFY_*`, the spend alert) and the
+ * lifecycle fragment (caps, DAG settings), which the dispatcher parses with the same schema.
+ */
+export function workflowsFromEnv(
+  env: LifecycleEnv & {
+    M3SHD_NTFY_URL?: string | undefined;
+    M3SHD_NTFY_TOPIC?: string | undefined;
+    M3SHD_NTFY_TOKEN?: string | undefined;
+    M3SHD_NTFY_USER?: string | undefined;
+    M3SHD_NTFY_PASSWORD?: string | undefined;
+    M3SHD_SPEND_ALERT_USD: number;
+  },
+): Partial<WorkflowsConfig> {
   if ((env.M3SHD_NTFY_URL === undefined) !== (env.M3SHD_NTFY_TOPIC === undefined)) {
     throw new Error("Invalid hub configuration: M3SHD_NTFY_URL and M3SHD_NTFY_TOPIC go together");
   }
   return {
-    dag: {
-      failFast: env.M3SHD_DAG_FAIL_FAST ?? true,
-      parentOutputBudgetBytes: env.M3SHD_PARENT_OUTPUT_BUDGET_BYTES,
-    },
-    dailyTokenCap: env.M3SHD_DAILY_TOKEN_CAP,
+    ...lifecycleSettingsFromEnv(env),
     spendAlertUsd: env.M3SHD_SPEND_ALERT_USD > 0 ? env.M3SHD_SPEND_ALERT_USD : null,
     ntfy:
       env.M3SHD_NTFY_URL && env.M3SHD_NTFY_TOPIC

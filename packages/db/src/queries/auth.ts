@@ -447,6 +447,34 @@ export function insertAuditEntry(
   ).run(entry);
 }
 
+/**
+ * Sets the request-body digest on entries written by one request. The entries themselves are
+ * written inside the transactions of their actions; the digest of the body as received is only
+ * known to the HTTP layer once the handler has read it, so it follows after the commit.
+ */
+export function setAuditPayloadDigest(
+  db: Executor,
+  input: { ids: readonly string[]; payloadSha256: string },
+): void {
+  if (input.ids.length === 0) return;
+  db.update(auditLog)
+    .set({ payloadSha256: input.payloadSha256 })
+    .where(sql`${auditLog.id} in (select value from json_each(${JSON.stringify(input.ids)}))`)
+    .run();
+}
+
+/**
+ * Deletes entries older than `before` (epoch ms), at most `limit` per call (oldest first, on the
+ * `ts` index) so a first prune of a large table never holds the write lock for long. Returns how
+ * many went.
+ */
+export function pruneAuditEntries(db: Executor, input: { before: number; limit: number }): number {
+  return db.run(sql`
+    DELETE FROM audit_log WHERE id IN (
+      SELECT id FROM audit_log WHERE ts < ${input.before} ORDER BY ts LIMIT ${Math.max(1, Math.trunc(input.limit))}
+    )`).changes;
+}
+
 /** Keyset position in the audit log (newest first). */
 export interface AuditCursor {
   ts: number;

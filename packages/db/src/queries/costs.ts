@@ -1,4 +1,4 @@
-import { and, asc, gt, gte, lte, sql } from "drizzle-orm";
+import { and, asc, gt, gte, lt, lte, sql } from "drizzle-orm";
 import { prepared } from "../prepared";
 import { costLog } from "../schema";
 import type { Executor } from "../types";
@@ -76,6 +76,11 @@ const ZERO: DailyUsage = { tokens: 0, costUsd: 0 };
  *
  * One tracker per database handle and process; several processes on one file each keep their own
  * and all converge on what the table says.
+ *
+ * Invariant: the totals only ever hold committed rows. `refresh` runs outside transactions; inside
+ * one (the completion recording its cost) use `peek`, which reads the same delta without keeping
+ * it. Otherwise a row of a transaction that rolls back would stay counted, the watermark would pass
+ * its rowid, and the next committed row — which SQLite gives the same rowid — would be skipped.
  */
 export class DailyUsageTracker {
   #day = Number.NaN;
@@ -143,6 +148,35 @@ export class DailyUsageTracker {
       }
       if (rows.length < 1000) break;
     }
+  }
+
+  /**
+   * The agent's totals for the UTC day of `now` as `db` sees them (inside a transaction: including
+   * its uncommitted rows), without changing the tracker: the committed totals plus the rows after
+   * the watermark, or one indexed sum on a day the tracker has not loaded.
+   */
+  peek(db: Executor, agentId: string, now: number): DailyUsage {
+    const dayStart = utcDayStart(now);
+    const fresh = dayStart !== this.#day;
+    const row = prepared(db, "costs:peekAgent", () =>
+      db
+        .select({
+          tokens: sql<number>`coalesce(sum(${costLog.inputTokens} + ${costLog.outputTokens}), 0)`,
+          costUsd: sql<number>`coalesce(sum(${costLog.costUsd}), 0)`,
+        })
+        .from(costLog)
+        .where(
+          and(
+            sql`${costLog.agentId} = ${sql.placeholder("agent")}`,
+            gt(sql`${costLog}.rowid`, sql.placeholder("after")),
+            gte(costLog.createdAt, sql.placeholder("from")),
+            lt(costLog.createdAt, sql.placeholder("to")),
+          ),
+        )
+        .prepare(),
+    ).get({ agent: agentId, after: fresh ? 0 : this.#watermark, from: dayStart, to: dayStart + DAY_MS });
+    const base = fresh ? ZERO : this.get(agentId);
+    return { tokens: base.tokens + (row?.tokens ?? 0), costUsd: base.costUsd + (row?.costUsd ?? 0) };
   }
 
   /** The agent's totals as of the last `refresh`. */

@@ -83,3 +83,18 @@ export function merkleLeavesFrom(db: Executor, fromIndex: number): { leafIndex: 
       .prepare(),
   ).all({ from: fromIndex });
 }
+
+/**
+ * The Merkle log's size as `db` sees it (`max(leaf_index) + 1`, one probe of the primary key).
+ * Inside the completing transaction this is the index the next leaf takes: the IMMEDIATE lock makes
+ * it exact without consulting any in-memory copy of the log.
+ */
+export function merkleLogSize(db: Executor): number {
+  const row = prepared(db, "merkleLogSize", () =>
+    db
+      .select({ top: sql<number | null>`max(${merkleLeaves.leafIndex})` })
+      .from(merkleLeaves)
+      .prepare(),
+  ).get();
+  return row?.top === null || row?.top === undefined ? 0 : row.top + 1;
+}

@@ -1,0 +1,25 @@
+export {
+  BREAKER_FAILURE_THRESHOLD,
+  type BreakerView,
+  breakerAdmits,
+  claimProbe,
+  effectiveBreaker,
+  recordOutcome,
+} from "./breaker";
+export {
+  announceRequeue,
+  emitEvent,
+  enqueueAlerts,
+  type LifecyclePorts,
+  publishSettlement,
+  settle,
+} from "./effects";
+export {
+  DEFAULT_LIFECYCLE_SETTINGS,
+  type LifecycleEnv,
+  LifecycleEnvSchema,
+  LifecycleEnvShape,
+  type LifecycleSettings,
+  lifecycleSettingsFromEnv,
+} from "./settings";
+export { agentsOverBudget, dailyUsage } from "./usage";
