@@ -15,6 +15,7 @@ import { registerAuditRoutes } from "./routes/audit";
 import { registerDashboardRoutes } from "./routes/dashboard";
 import { DOCS_CSP, DOCS_PATH, registerDocsRoutes } from "./routes/docs";
 import { registerHealthRoutes } from "./routes/health";
+import { registerMeRoutes } from "./routes/me";
 import { registerMemoryRoutes } from "./routes/memory";
 import { registerProvenanceRoutes } from "./routes/provenance";
 import { registerSessionRoutes } from "./routes/sessions";
@@ -141,6 +142,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   registerApiKeyRoutes(app, deps, limits);
   registerUserRoutes(app, deps);
   registerSessionRoutes(app, deps, limits);
+  registerMeRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerDocsRoutes(app, deps);
   registerDashboardRoutes(app, deps);

@@ -121,6 +121,11 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "chain_id": "The chain the task's result was signed into: its pipeline's id (a lone task's own id).",
     "chain": "Links for every completed task of the pipeline, in chain order."
   },
+  "WhoAmIResponseSchema": {
+    "subject": "Stable id used in logs and audit (`master`, `agent:<id>`, `key:<id>`, `user:<id>`).",
+    "agent_id": "The agent a token is scoped to; null for principals that may act for any agent.",
+    "permissions": "Every permission the credential holds, in the protocol's order."
+  },
   "StreamQuerySchema": {
     "types": "Comma-separated event types to receive (default: all).",
     "last_event_id": "Alternative to the `Last-Event-ID` header for clients that cannot set headers."

@@ -240,6 +240,12 @@ const SPECS: Record<string, RouteSpec> = {
     build: () => ({ path: "/api/auth/login", body: LOGIN_USER }),
   },
   "POST /api/auth/logout": { ok: 204, publicStatus: () => 204, build: () => ({ path: "/api/auth/logout" }) },
+  "GET /api/auth/me": {
+    ok: 200,
+    // Any valid credential may ask who it is; only the unauthenticated caller is refused.
+    publicStatus: (p) => (p === "none" ? 401 : 200),
+    build: () => ({ path: "/api/auth/me" }),
+  },
   "POST /api/auth/password": {
     ok: 200,
     // Only a logged-in dashboard user has a password of their own to change.

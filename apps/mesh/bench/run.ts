@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [--only <area>]`: measures the mesh on this machine and ends with ONE line holding a
- * flat JSON object of numbers (progress goes to stderr). Areas: dispatch, sse, dag, memory, dashboard.
+ * flat JSON object of numbers (progress goes to stderr). Areas: dispatch, sse, dag, memory, dashboard, mcp.
  * The hub + dispatcher run in this process (the embedded mesh, with or without Redis); the
  * simulated workers run in a child process, talking real HTTP.
  */
@@ -19,7 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: { only: { type: "string" }, quick: { type: "boolean", default: false } },
 });
-const AREAS = ["dispatch", "sse", "dag", "memory", "dashboard"] as const;
+const AREAS = ["dispatch", "sse", "dag", "memory", "dashboard", "mcp"] as const;
 type Area = (typeof AREAS)[number];
 const only = values.only as Area | undefined;
 if (only && !AREAS.includes(only)) {
@@ -162,6 +162,11 @@ async function benchDag() {
   Object.assign(results, await measure());
 }
 
+/** The MCP server's benchmark (apps/mcp/bench): `mcp.dispatch_to_done_ms` through stdio. */
+async function benchMcp() {
+  await benchChild(join(here, "../../mcp/bench/dispatch-bench.ts"));
+}
+
 /** A package's own benchmark script, run as a child; the numbers of its last JSON line merge in. */
 async function benchChild(script: string) {
   const out = await new Promise<string>((resolve, reject) => {
@@ -195,6 +200,7 @@ const areas: Record<Area, () => Promise<void>> = {
   dag: benchDag,
   memory: benchMemory,
   dashboard: benchDashboard,
+  mcp: benchMcp,
 };
 for (const area of AREAS) {
   if (only && only !== area) continue;

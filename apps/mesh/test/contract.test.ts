@@ -233,6 +233,7 @@ describe("route contract over HTTP", () => {
       cookie: fresh,
       "x-csrf-token": changed.body.csrf_token,
     });
+    await ok(api, "GET", "/api/auth/me", 200);
     await ok(api, "DELETE", "/api/sessions", 200);
     await ok(api, "DELETE", `/api/users/${user}`, 204);
     await ok(api, "GET", "/api/audit?limit=5", 200);

@@ -104,6 +104,19 @@ export function authorize(permission: RoutePermission, authenticate: Authenticat
   return Object.assign(mw, { [ROUTE_PERMISSION]: permission });
 }
 
+/**
+ * Authenticates a `public` route that checks its own credentials (`GET /api/auth/me`): the same
+ * rules as `authorize` (a bearer token, when present, is the only credential considered), but no
+ * permission is required. Throws 401 without a valid credential.
+ */
+export async function requirePrincipal(c: Context, authenticate: Authenticator): Promise<Principal> {
+  const token = bearerToken(c);
+  const principal = await authenticate(token, c);
+  if (!principal) throw new UnauthorizedError(token ? "Invalid or revoked token" : "Missing credentials");
+  c.set("principal", principal);
+  return principal;
+}
+
 /** Methods that must not change state, so they need no CSRF proof. */
 const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 

@@ -4,6 +4,7 @@ import { ANALYTICS_ROUTES } from "./analytics";
 import { APPROVAL_ROUTES } from "./approvals";
 import { AUDIT_ROUTES } from "./audit";
 import { AUTH_ROUTES } from "./auth";
+import { AUTH_ME_ROUTES } from "./auth-me";
 import { CONTEXT_ROUTES } from "./context";
 import { DASHBOARD_ROUTES } from "./dashboard";
 import { DEMO_ROUTES } from "./demo";
@@ -25,6 +26,7 @@ export * from "./analytics";
 export * from "./approvals";
 export * from "./audit";
 export * from "./auth";
+export * from "./auth-me";
 export * from "./common";
 export * from "./context";
 export * from "./dashboard";
@@ -63,6 +65,7 @@ export const HUB_ROUTES = [
   ...KEY_ROUTES,
   ...USER_ROUTES,
   ...AUTH_ROUTES,
+  ...AUTH_ME_ROUTES,
   ...AUDIT_ROUTES,
   ...DOCS_ROUTES,
   ...DASHBOARD_ROUTES,

@@ -1,0 +1,127 @@
+import type {
+  Agent,
+  Approval,
+  ApprovalListResponse,
+  ApprovalStatus,
+  ContextEntry,
+  CreatePipelineInput,
+  CreateTaskInput,
+  DecideApprovalBody,
+  ErrorCode,
+  PipelineResponse,
+  ProvenanceResponse,
+  StreamChunk,
+  SummaryAnalytics,
+  Task,
+  TaskListResponse,
+  TaskStatus,
+  Template,
+  WhoAmIResponse,
+} from "@m3shd/protocol";
+import { z } from "zod";
+
+/*
+ * The one seam between the MCP server and the hub. Every tool, resource, progress loop and the
+ * Tasks adapter talk to the mesh only through a `MeshPort` bound to ONE credential (the caller's
+ * token), so the hub's RBAC decides every call. The production implementation wraps
+ * `@m3shd/client` (`client-port.ts`); nothing in this app writes HTTP by hand.
+ *
+ * Each method returns protocol types and throws a `MeshPortError` (or any error with a protocol
+ * `code`, such as the client's typed errors) for an answer the hub refused.
+ */
+
+/** One memory as the memory service answers it (mirrors apps/memory/src/schemas.ts). */
+export const MemoryEntrySchema = z.object({
+  id: z.string(),
+  agent_id: z.string(),
+  key: z.string(),
+  value: z.string(),
+  tags: z.array(z.string()),
+  confidence: z.number(),
+  source_task_id: z.string().nullable(),
+  created_at: z.int(),
+  updated_at: z.int(),
+});
+export type MemoryEntry = z.infer<typeof MemoryEntrySchema>;
+
+export const MemorySearchResultSchema = z.object({
+  results: z.array(z.object({ entry: MemoryEntrySchema, score: z.number() })),
+  terms: z.int(),
+  strategy: z.enum(["bm25", "bm25_bounded", "none"]),
+});
+export type MemorySearchResult = z.infer<typeof MemorySearchResultSchema>;
+
+export const StoreMemoryResultSchema = z.object({
+  entry: MemoryEntrySchema,
+  status: z.enum(["created", "updated", "unchanged"]),
+});
+export type StoreMemoryResult = z.infer<typeof StoreMemoryResultSchema>;
+
+export interface ListTasksInput {
+  status?: TaskStatus;
+  agent?: string;
+  capability?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface SearchMemoryInput {
+  q: string;
+  /** One agent's memories; omitted = across agents (the hub decides who may). */
+  agent_id?: string;
+  tag?: string;
+  limit?: number;
+}
+
+export interface StoreMemoryInput {
+  agent_id: string;
+  key: string;
+  value: string;
+  tags?: string[];
+  confidence?: number;
+  source_task_id?: string;
+}
+
+export interface DispatchTemplateInput {
+  variables?: Record<string, string>;
+  title?: string;
+  priority?: number;
+  assign_to?: string;
+  depends_on?: string[];
+}
+
+/** The operations the MCP tools and resources need, each one hub route. */
+export interface MeshPort {
+  /** `GET /api/auth/me`: the credential's principal and permissions. */
+  whoAmI(): Promise<WhoAmIResponse>;
+  createTask(input: CreateTaskInput): Promise<Task>;
+  getTask(id: string): Promise<Task>;
+  listTasks(input: ListTasksInput): Promise<TaskListResponse>;
+  cancelTask(id: string, reason?: string): Promise<Task>;
+  /** Streamed chunks with `seq > after` (all when `after` is omitted). */
+  listChunks(id: string, after?: number): Promise<StreamChunk[]>;
+  createPipeline(input: CreatePipelineInput): Promise<PipelineResponse>;
+  listTemplates(): Promise<Template[]>;
+  dispatchTemplate(id: string, input: DispatchTemplateInput): Promise<Task>;
+  listAgents(): Promise<Agent[]>;
+  searchMemory(input: SearchMemoryInput): Promise<MemorySearchResult>;
+  storeMemory(input: StoreMemoryInput): Promise<StoreMemoryResult>;
+  listApprovals(input: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalListResponse>;
+  decideApproval(id: string, input: DecideApprovalBody): Promise<Approval>;
+  getContext(key: string): Promise<ContextEntry>;
+  setContext(key: string, value: unknown): Promise<ContextEntry>;
+  getProvenance(taskId: string): Promise<ProvenanceResponse>;
+  summary(): Promise<SummaryAnalytics>;
+}
+
+/** A hub refusal as the port reports it: the protocol's error code and message. */
+export class MeshPortError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "MeshPortError";
+  }
+}
