@@ -253,14 +253,15 @@ export class BridgeState {
   }
 
   /**
-   * Our own sends that a chat.db row could be the echo of: sent (or being sent) into `chatGuid`
-   * within `windowMs`, whose row appeared after the send started. Identity, not just text.
+   * Our own sends that a chat.db row could still be the echo of: sent (or being sent) into
+   * `chatGuid` since `since`, whose own row has not been found yet. Once a send's row GUID is
+   * known it matches nothing else, so a user who later types the same words is never dropped.
    */
   recentSends(chatGuid: string, since: number): { id: number; text: string; beforeRowid: number }[] {
     return this.db
       .prepare(
         `SELECT id, text, before_rowid AS beforeRowid FROM outbox
-         WHERE chat_guid = ? AND status IN ('sending','sent') AND before_rowid IS NOT NULL
+         WHERE chat_guid = ? AND status IN ('sending','sent') AND before_rowid IS NOT NULL AND sent_guid IS NULL
            AND COALESCE(sent_at, created_at) >= ? ORDER BY id DESC LIMIT 50`,
       )
       .all(chatGuid, since) as { id: number; text: string; beforeRowid: number }[];
