@@ -55,7 +55,8 @@ export async function checkAttachment(
   options: { home?: string; maxBytes?: number } = {},
 ): Promise<AttachmentCheck> {
   const name = filename ? basename(filename) : "attachment";
-  if (!filename) return { ok: false, name, reason: "the attachment has no file on this Mac (not downloaded?)" };
+  if (!filename)
+    return { ok: false, name, reason: "the attachment has no file on this Mac (not downloaded?)" };
   const path = expandHome(filename, options.home);
   if (!isAbsolute(path)) return { ok: false, name, reason: "the attachment path is not absolute" };
   let real: string;
@@ -77,7 +78,11 @@ export async function checkAttachment(
   if (!st.isFile()) return { ok: false, name, reason: "not a regular file" };
   const max = options.maxBytes ?? MAX_ATTACHMENT_BYTES;
   if (st.size > max) {
-    return { ok: false, name, reason: `too large (${(st.size / 1048576).toFixed(1)} MB > ${max / 1048576} MB)` };
+    return {
+      ok: false,
+      name,
+      reason: `too large (${(st.size / 1048576).toFixed(1)} MB > ${max / 1048576} MB)`,
+    };
   }
   const fh = await open(real, "r");
   let kind: ImageKind | null;
@@ -88,6 +93,7 @@ export async function checkAttachment(
   } finally {
     await fh.close();
   }
-  if (!kind) return { ok: false, name, reason: "not an image (only JPEG, PNG, GIF, WebP, HEIC, HEIF are accepted)" };
+  if (!kind)
+    return { ok: false, name, reason: "not an image (only JPEG, PNG, GIF, WebP, HEIC, HEIF are accepted)" };
   return { ok: true, path: real, kind, mime: MIME[kind], bytes: st.size };
 }

@@ -3,14 +3,31 @@ import { COMMAND_PATTERNS, type Command, parseCommand, parseTokens } from "./com
 
 // Every row of the table, with texts that must match it and near-misses that must not.
 const CASES: { kind: Command["kind"]; yes: [string, Command][]; no: string[] }[] = [
-  { kind: "status", yes: [["status", { kind: "status" }], ["  Status? ", { kind: "status" }]], no: ["status of the build"] },
-  { kind: "tasks", yes: [["tasks", { kind: "tasks" }], ["TASKS!", { kind: "tasks" }]], no: ["tasks for today please"] },
+  {
+    kind: "status",
+    yes: [
+      ["status", { kind: "status" }],
+      ["  Status? ", { kind: "status" }],
+    ],
+    no: ["status of the build"],
+  },
+  {
+    kind: "tasks",
+    yes: [
+      ["tasks", { kind: "tasks" }],
+      ["TASKS!", { kind: "tasks" }],
+    ],
+    no: ["tasks for today please"],
+  },
   { kind: "context_get", yes: [["@context", { kind: "context_get" }]], no: ["@contexts"] },
   {
     kind: "context_set",
     yes: [
       ["@context repo=m3shd", { kind: "context_set", key: "repo", value: "m3shd" }],
-      ["@context deploy.target = prod eu=1", { kind: "context_set", key: "deploy.target", value: "prod eu=1" }],
+      [
+        "@context deploy.target = prod eu=1",
+        { kind: "context_set", key: "deploy.target", value: "prod eu=1" },
+      ],
     ],
     no: ["@context =x", "@context key="],
   },
@@ -71,7 +88,8 @@ describe("parseCommand", () => {
   });
   for (const c of CASES) {
     describe(c.kind, () => {
-      for (const [text, want] of c.yes) it(`matches ${JSON.stringify(text)}`, () => expect(parseCommand(text)).toEqual(want));
+      for (const [text, want] of c.yes)
+        it(`matches ${JSON.stringify(text)}`, () => expect(parseCommand(text)).toEqual(want));
       for (const text of c.no)
         it(`does not take ${JSON.stringify(text)}`, () => expect(parseCommand(text).kind).not.toBe(c.kind));
     });

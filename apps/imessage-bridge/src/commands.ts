@@ -32,10 +32,12 @@ interface Pattern {
 
 /** Trailing punctuation people type after a keyword ("status?", "costs!"). */
 const END = String.raw`[\s?!.]*$`;
-const ID = String.raw`([A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_-]{1,80})`;
-const AGENT = String.raw`([a-z0-9][a-z0-9_-]{0,63})`;
+const ID = "([A-Za-z][A-Za-z0-9]*_[A-Za-z0-9_-]{1,80})";
+const AGENT = "([a-z0-9][a-z0-9_-]{0,63})";
 
-function keyword(kind: "status" | "tasks" | "pending" | "costs" | "escalations" | "summary" | "budget"): Pattern {
+function keyword(
+  kind: "status" | "tasks" | "pending" | "costs" | "escalations" | "summary" | "budget",
+): Pattern {
   return { kind, re: new RegExp(`^${kind}${END}`, "is"), build: () => ({ kind }) as Command };
 }
 
@@ -81,7 +83,11 @@ export const COMMAND_PATTERNS: readonly Pattern[] = [
   keyword("costs"),
   keyword("escalations"),
   { kind: "do", re: /^do\s+(\S.*)$/is, build: (m) => (m[1] ? { kind: "do", text: m[1].trim() } : null) },
-  { kind: "auto", re: /^auto\s+(\S.*)$/is, build: (m) => (m[1] ? { kind: "auto", goal: m[1].trim() } : null) },
+  {
+    kind: "auto",
+    re: /^auto\s+(\S.*)$/is,
+    build: (m) => (m[1] ? { kind: "auto", goal: m[1].trim() } : null),
+  },
   keyword("summary"),
   keyword("budget"),
   {

@@ -101,7 +101,12 @@ export class Deliverer {
         } catch (err) {
           this.options.onError?.(err, message);
           if (err instanceof RetryableError) {
-            this.state.markRetry(message.guid, err.message, this.now() + this.backoff(attempts), this.options.maxAttempts);
+            this.state.markRetry(
+              message.guid,
+              err.message,
+              this.now() + this.backoff(attempts),
+              this.options.maxAttempts,
+            );
             this.state.bump("inbound.retry");
             return; // keep order; the backoff timer resumes
           }

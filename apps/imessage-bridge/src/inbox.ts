@@ -127,7 +127,10 @@ export class Inbox {
       .catch((err) => {
         this.stats.errors++;
         this.state.bump("health.read_error");
-        this.options.onHealth?.({ kind: "read_error", detail: err instanceof Error ? err.message : String(err) });
+        this.options.onHealth?.({
+          kind: "read_error",
+          detail: err instanceof Error ? err.message : String(err),
+        });
         this.rearm("read error");
       })
       .finally(() => {

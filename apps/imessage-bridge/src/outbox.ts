@@ -99,7 +99,8 @@ export class Outbox {
       try {
         await sendMessage(item.chatGuid, item.text, this.options.osascript);
       } catch (err) {
-        const final = err instanceof SendError && err.notPermitted ? true : item.attempts + 1 >= this.options.maxAttempts;
+        const final =
+          err instanceof SendError && err.notPermitted ? true : item.attempts + 1 >= this.options.maxAttempts;
         this.state.markSendFailed(item.id, err instanceof Error ? err.message : String(err), final);
         this.state.bump(final ? "send.failed" : "send.retry");
         this.options.onError?.(err);

@@ -44,7 +44,14 @@ function columns(db: Database, table: string): Set<string> {
 /** Probes the schema once; throws SchemaError naming every missing required column. */
 export function probeSchema(db: Database): SchemaCapabilities {
   const cols = new Map<string, Set<string>>();
-  for (const t of ["message", "handle", "chat", "chat_message_join", "attachment", "message_attachment_join"]) {
+  for (const t of [
+    "message",
+    "handle",
+    "chat",
+    "chat_message_join",
+    "attachment",
+    "message_attachment_join",
+  ]) {
     cols.set(t, columns(db, t));
   }
   const missing: string[] = [];

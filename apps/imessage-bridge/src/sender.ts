@@ -47,7 +47,12 @@ export function runOsascript(script: string, args: readonly string[], options: O
       (err, stdout, stderr) => {
         if (err) {
           const text = `${stderr || err.message}`.trim();
-          reject(new SendError(`osascript failed: ${text.slice(0, 300)}`, /-1743|not allowed|Not authori[sz]ed/i.test(text)));
+          reject(
+            new SendError(
+              `osascript failed: ${text.slice(0, 300)}`,
+              /-1743|not allowed|Not authori[sz]ed/i.test(text),
+            ),
+          );
         } else resolve({ stdout, stderr });
       },
     );
@@ -57,7 +62,11 @@ export function runOsascript(script: string, args: readonly string[], options: O
 }
 
 /** Sends one text into one chat (`chat.guid`, e.g. `iMessage;-;+15555550123`). */
-export async function sendMessage(chatGuid: string, text: string, options: OsascriptOptions = {}): Promise<void> {
+export async function sendMessage(
+  chatGuid: string,
+  text: string,
+  options: OsascriptOptions = {},
+): Promise<void> {
   await runOsascript(SEND_SCRIPT, [chatGuid, text], options);
 }
 

@@ -87,7 +87,9 @@ export class BridgeState {
 
   set(key: string, value: string): void {
     this.db
-      .prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+      .prepare(
+        "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      )
       .run(key, value);
   }
 
@@ -113,7 +115,10 @@ export class BridgeState {
   }
 
   counters(): Record<string, number> {
-    const rows = this.db.prepare("SELECT name, value FROM counters").all() as { name: string; value: number }[];
+    const rows = this.db.prepare("SELECT name, value FROM counters").all() as {
+      name: string;
+      value: number;
+    }[];
     return Object.fromEntries(rows.map((r) => [r.name, r.value]));
   }
 
@@ -130,7 +135,13 @@ export class BridgeState {
    * message enters the inbound queue in the same transaction. Returns false if the GUID was
    * already decided (a duplicate), in which case only the cursor moves.
    */
-  decide(rowid: number, guid: string, disposition: Disposition, now: number, message?: InboundMessage): boolean {
+  decide(
+    rowid: number,
+    guid: string,
+    disposition: Disposition,
+    now: number,
+    message?: InboundMessage,
+  ): boolean {
     return this.db.transaction(() => {
       const fresh =
         this.db
@@ -149,22 +160,32 @@ export class BridgeState {
     })();
   }
 
-  /** The oldest inbound messages due for (re)delivery. */
+  /**
+   * The oldest pending inbound messages, stopping at the first that is not due yet: delivery
+   * is strictly in arrival order, so a message in backoff holds back the ones behind it.
+   */
   dueInbound(now: number, limit = 20): QueuedInbound[] {
     const rows = this.db
       .prepare(
-        "SELECT body, attempts FROM inbound WHERE status = 'pending' AND next_at <= ? ORDER BY created_at, rowid LIMIT ?",
+        "SELECT body, attempts, next_at FROM inbound WHERE status = 'pending' ORDER BY created_at, rowid LIMIT ?",
       )
-      .all(now, limit) as { body: string; attempts: number }[];
-    return rows.map((r) => ({ message: JSON.parse(r.body) as InboundMessage, attempts: r.attempts }));
+      .all(limit) as { body: string; attempts: number; next_at: number }[];
+    const due: QueuedInbound[] = [];
+    for (const r of rows) {
+      if (r.next_at > now) break;
+      due.push({ message: JSON.parse(r.body) as InboundMessage, attempts: r.attempts });
+    }
+    return due;
   }
 
-  /** When the next pending inbound is due (Unix ms), or null if none is pending. */
+  /** When the head of the queue is due (Unix ms), or null if nothing is pending. */
   nextInboundAt(): number | null {
-    const r = this.db.prepare("SELECT MIN(next_at) AS at FROM inbound WHERE status = 'pending'").get() as {
-      at: number | null;
-    };
-    return r.at;
+    const r = this.db
+      .prepare(
+        "SELECT next_at AS at FROM inbound WHERE status = 'pending' ORDER BY created_at, rowid LIMIT 1",
+      )
+      .get() as { at: number } | undefined;
+    return r?.at ?? null;
   }
 
   pendingInbound(): number {
@@ -202,13 +223,11 @@ export class BridgeState {
 
   /** Queued replies in order; a `sending` row left by a crash is retried (at-least-once to the user). */
   queuedOutbound(limit: number): OutboxItem[] {
-    return (
-      this.db
-        .prepare(
-          "SELECT id, chat_guid AS chatGuid, text, attempts FROM outbox WHERE status IN ('queued','sending') ORDER BY id LIMIT ?",
-        )
-        .all(limit) as OutboxItem[]
-    );
+    return this.db
+      .prepare(
+        "SELECT id, chat_guid AS chatGuid, text, attempts FROM outbox WHERE status IN ('queued','sending') ORDER BY id LIMIT ?",
+      )
+      .all(limit) as OutboxItem[];
   }
 
   backlog(): number {
@@ -272,21 +291,25 @@ export class BridgeState {
       this.db
         .prepare("INSERT OR IGNORE INTO sent_guids (guid, outbox_id, at) VALUES (?, ?, ?)")
         .run(guid, outboxId, now);
-      this.db.prepare("UPDATE outbox SET sent_guid = COALESCE(sent_guid, ?) WHERE id = ?").run(guid, outboxId);
+      this.db
+        .prepare("UPDATE outbox SET sent_guid = COALESCE(sent_guid, ?) WHERE id = ?")
+        .run(guid, outboxId);
     })();
   }
 
   watchTask(taskId: string, chatGuid: string, kind: string, now: number): void {
     this.db
-      .prepare("INSERT OR IGNORE INTO watched_tasks (task_id, chat_guid, kind, created_at) VALUES (?, ?, ?, ?)")
+      .prepare(
+        "INSERT OR IGNORE INTO watched_tasks (task_id, chat_guid, kind, created_at) VALUES (?, ?, ?, ?)",
+      )
       .run(taskId, chatGuid, kind, now);
   }
 
   watchedTask(taskId: string): { chatGuid: string; kind: string } | null {
     return (
-      (this.db.prepare("SELECT chat_guid AS chatGuid, kind FROM watched_tasks WHERE task_id = ?").get(taskId) as
-        | { chatGuid: string; kind: string }
-        | undefined) ?? null
+      (this.db
+        .prepare("SELECT chat_guid AS chatGuid, kind FROM watched_tasks WHERE task_id = ?")
+        .get(taskId) as { chatGuid: string; kind: string } | undefined) ?? null
     );
   }
 

@@ -9,7 +9,9 @@ interface Example {
   match: "exact" | "prefix" | "error_or_empty";
 }
 const examples = (
-  JSON.parse(readFileSync(new URL("../test/fixtures/attributed-body-examples.json", import.meta.url), "utf8")) as {
+  JSON.parse(
+    readFileSync(new URL("../test/fixtures/attributed-body-examples.json", import.meta.url), "utf8"),
+  ) as {
     examples: Example[];
   }
 ).examples;
@@ -51,7 +53,12 @@ describe("decodeAttributedBody on hostile bytes", () => {
   it("reads 0x81 two-byte lengths", () => {
     const text = "x".repeat(300);
     const head = good.subarray(0, good.indexOf(Buffer.from([0x84, 0x01, 0x2b])) + 3);
-    const blob = Buffer.concat([head, Buffer.from([0x81, 0x2c, 0x01]), Buffer.from(text), Buffer.from([0x86, 0x84])]);
+    const blob = Buffer.concat([
+      head,
+      Buffer.from([0x81, 0x2c, 0x01]),
+      Buffer.from(text),
+      Buffer.from([0x86, 0x84]),
+    ]);
     expect(decodeAttributedBody(blob)).toEqual({ ok: true, text });
   });
 });

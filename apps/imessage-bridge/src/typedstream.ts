@@ -48,7 +48,8 @@ export function decodeAttributedBody(blob: Uint8Array | null | undefined): Decod
   if (cls < 0) return { ok: false, reason: "no NSString member" };
   // The raw-bytes tag follows the class chain within a few bytes (version, superclass ref).
   const tag = buf.indexOf(RAW_TAG, cls + NSSTRING.length);
-  if (tag < 0 || tag > cls + NSSTRING.length + 8) return { ok: false, reason: "no string value after NSString" };
+  if (tag < 0 || tag > cls + NSSTRING.length + 8)
+    return { ok: false, reason: "no string value after NSString" };
   const len = readLength(buf, tag + RAW_TAG.length);
   if (!len) return { ok: false, reason: "bad string length" };
   if (len.value === 0) return { ok: false, reason: "empty string" };

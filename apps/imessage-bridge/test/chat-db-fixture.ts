@@ -26,12 +26,14 @@ const SONOMA_MISSING = [
 
 function statements(file: string): string[] {
   const sql = readFileSync(new URL(`./fixtures/${file}`, import.meta.url), "utf8");
-  return sql
-    .split("\n")
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith("--"))
-    // SQLite reserves these names; a real chat.db has them because SQLite made them itself.
-    .filter((l) => !/^CREATE TABLE (sqlite_sequence|sqlite_stat1)\b/.test(l));
+  return (
+    sql
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("--"))
+      // SQLite reserves these names; a real chat.db has them because SQLite made them itself.
+      .filter((l) => !/^CREATE TABLE (sqlite_sequence|sqlite_stat1)\b/.test(l))
+  );
 }
 
 /** The real schema of a macOS generation, statement by statement. */
@@ -104,11 +106,13 @@ export class MessagesWriter {
   }
 
   handle(id: string, service = "iMessage"): number {
-    const found = this.db.prepare("SELECT ROWID AS r FROM handle WHERE id = ? AND service = ?").get(id, service) as
-      | { r: number }
-      | undefined;
+    const found = this.db
+      .prepare("SELECT ROWID AS r FROM handle WHERE id = ? AND service = ?")
+      .get(id, service) as { r: number } | undefined;
     if (found) return found.r;
-    return Number(this.db.prepare("INSERT INTO handle (id, service) VALUES (?, ?)").run(id, service).lastInsertRowid);
+    return Number(
+      this.db.prepare("INSERT INTO handle (id, service) VALUES (?, ?)").run(id, service).lastInsertRowid,
+    );
   }
 
   chat(input: { handles: number[]; group?: boolean; identifier: string; service?: string }) {
@@ -156,7 +160,9 @@ export class MessagesWriter {
           ).lastInsertRowid,
       );
       if (this.gen === "legacy") {
-        this.db.prepare("INSERT INTO chat_message_join (chat_id, message_id) VALUES (?, ?)").run(o.chat.rowid, rowid);
+        this.db
+          .prepare("INSERT INTO chat_message_join (chat_id, message_id) VALUES (?, ?)")
+          .run(o.chat.rowid, rowid);
       } else {
         this.db
           .prepare("INSERT INTO chat_message_join (chat_id, message_id, message_date) VALUES (?, ?, ?)")
@@ -171,10 +177,18 @@ export class MessagesWriter {
               `INSERT INTO attachment (guid, filename, mime_type, transfer_name, total_bytes${extra})
                VALUES (?, ?, ?, ?, ?${this.gen === "legacy" ? "" : ", ?"})`,
             )
-            .run(aguid, a.filename, a.mime ?? null, a.transferName ?? null, a.bytes ?? 0, ...(this.gen === "legacy" ? [] : [aguid]))
-            .lastInsertRowid,
+            .run(
+              aguid,
+              a.filename,
+              a.mime ?? null,
+              a.transferName ?? null,
+              a.bytes ?? 0,
+              ...(this.gen === "legacy" ? [] : [aguid]),
+            ).lastInsertRowid,
         );
-        this.db.prepare("INSERT INTO message_attachment_join (message_id, attachment_id) VALUES (?, ?)").run(rowid, attId);
+        this.db
+          .prepare("INSERT INTO message_attachment_join (message_id, attachment_id) VALUES (?, ?)")
+          .run(rowid, attId);
       }
       return rowid;
     });
@@ -182,12 +196,18 @@ export class MessagesWriter {
   }
 
   setFromMe(rowid: number, value: boolean): void {
-    this.db.prepare("UPDATE message SET is_from_me = ?, is_sent = ? WHERE ROWID = ?").run(value ? 1 : 0, value ? 1 : 0, rowid);
+    this.db
+      .prepare("UPDATE message SET is_from_me = ?, is_sent = ? WHERE ROWID = ?")
+      .run(value ? 1 : 0, value ? 1 : 0, rowid);
   }
 
   /** Moves every WAL frame into chat.db and truncates the WAL file to zero bytes. */
   checkpoint(): { busy: number; log: number; checkpointed: number } {
-    const [r] = this.db.pragma("wal_checkpoint(TRUNCATE)") as { busy: number; log: number; checkpointed: number }[];
+    const [r] = this.db.pragma("wal_checkpoint(TRUNCATE)") as {
+      busy: number;
+      log: number;
+      checkpointed: number;
+    }[];
     if (!r) throw new Error("no checkpoint result");
     return r;
   }

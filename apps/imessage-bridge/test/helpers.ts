@@ -38,7 +38,11 @@ export function messagesHome(gen: Gen) {
   const stranger = writer.handle(STRANGER);
   const dm = writer.chat({ handles: [operator], identifier: OPERATOR });
   const strangerDm = writer.chat({ handles: [stranger], identifier: STRANGER });
-  const group = writer.chat({ handles: [operator, stranger], group: true, identifier: "chat493028137459312" });
+  const group = writer.chat({
+    handles: [operator, stranger],
+    group: true,
+    identifier: "chat493028137459312",
+  });
   const states: BridgeState[] = [];
   const inboxes: Inbox[] = [];
   onTestFinished(async () => {
@@ -109,11 +113,16 @@ export function fakeOsascript(env: { chatDbPath: string; root: string }, extra: 
 }
 
 /** Polls real state until `fn` is truthy (no fixed sleeps). */
-export async function until<T>(fn: () => T | Promise<T>, ms = 10_000, what = "condition"): Promise<NonNullable<T>> {
+type Truthy<T> = Exclude<T, false | null | undefined | 0 | "">;
+export async function until<T>(
+  fn: () => T | Promise<T>,
+  ms = 10_000,
+  what = "condition",
+): Promise<Truthy<T>> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
-    if (v) return v as NonNullable<T>;
+    if (v) return v as Truthy<T>;
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -121,7 +130,7 @@ export async function until<T>(fn: () => T | Promise<T>, ms = 10_000, what = "co
 
 /** Inbound messages the inbox queued, oldest first. */
 export function queued(state: BridgeState) {
-  return (state.db.prepare("SELECT body FROM inbound ORDER BY created_at, rowid").all() as { body: string }[]).map(
-    (r) => JSON.parse(r.body) as import("../src/state").InboundMessage,
-  );
+  return (
+    state.db.prepare("SELECT body FROM inbound ORDER BY created_at, rowid").all() as { body: string }[]
+  ).map((r) => JSON.parse(r.body) as import("../src/state").InboundMessage);
 }

@@ -31,18 +31,32 @@ describe.each(GENERATIONS)("reading a live %s chat.db", (gen) => {
 
     w.insert({ chat: dm, handle: operator, text: "status" });
     const body = BODIES.find((b) => b.id.endsWith("/WeirdText"));
-    w.insert({ chat: dm, handle: operator, text: null, body: Buffer.from(body?.attributedBody_hex ?? "", "hex") });
+    w.insert({
+      chat: dm,
+      handle: operator,
+      text: null,
+      body: Buffer.from(body?.attributedBody_hex ?? "", "hex"),
+    });
     w.insert({ chat: strangerDm, handle: stranger, text: "do rm -rf /" });
     w.insert({ chat: group, handle: operator, text: "@claude summarize the thread" });
     w.insert({ chat: group, handle: stranger, text: "approve" });
     w.insert({ chat: dm, handle: operator, text: "\uFFFCdo describe this" });
     // A tapback on "status" is not a command.
-    w.insert({ chat: dm, handle: operator, text: "Liked “status”", ...(gen === "legacy" ? {} : { associatedType: 2001 }) });
+    w.insert({
+      chat: dm,
+      handle: operator,
+      text: "Liked “status”",
+      ...(gen === "legacy" ? {} : { associatedType: 2001 }),
+    });
 
-    const got = await until(() => {
-      const q = queued(state);
-      return q.length >= (gen === "legacy" ? 5 : 4) && state.counter("rows.other_handle") === 2 && q;
-    }, 10_000, "four accepted messages");
+    const got = await until(
+      () => {
+        const q = queued(state);
+        return q.length >= (gen === "legacy" ? 5 : 4) && state.counter("rows.other_handle") === 2 && q;
+      },
+      10_000,
+      "four accepted messages",
+    );
     const texts = got.map((m) => m.text);
     expect(texts.slice(0, 4)).toEqual([
       "status",
@@ -72,7 +86,11 @@ describe.each(GENERATIONS)("reading a live %s chat.db", (gen) => {
     for (let i = 0; i < 5; i++) w.insert({ chat: dm, handle: env.handles.operator, text: `after ${i}` });
     w.checkpoint();
     for (let i = 5; i < 8; i++) w.insert({ chat: dm, handle: env.handles.operator, text: `after ${i}` });
-    const got = await until(() => queued(state).length === 13 && queued(state), 10_000, "rows after checkpoint");
+    const got = await until(
+      () => queued(state).length === 13 && queued(state),
+      10_000,
+      "rows after checkpoint",
+    );
     expect(got.map((m) => m.text)).toEqual([
       ...[0, 1, 2, 3, 4].map((i) => `before ${i}`),
       ...[0, 1, 2, 3, 4, 5, 6, 7].map((i) => `after ${i}`),
@@ -85,7 +103,12 @@ describe.each(GENERATIONS)("reading a live %s chat.db", (gen) => {
     const inbox = env.inbox(state, { settleMs: 400 });
     inbox.start();
     const { dm } = env.chats;
-    const ghost = env.writer.insert({ chat: dm, handle: env.handles.operator, text: "status", isFromMe: false });
+    const ghost = env.writer.insert({
+      chat: dm,
+      handle: env.handles.operator,
+      text: "status",
+      isFromMe: false,
+    });
     setTimeout(() => env.writer.setFromMe(ghost.rowid, true), 100);
     env.writer.insert({ chat: dm, handle: env.handles.operator, text: "ok" });
     await until(() => queued(state).length === 1, 10_000, "the genuine ok");
@@ -128,7 +151,10 @@ describe.each(GENERATIONS)("attachments in a %s chat.db", (gen) => {
       writeFileSync(join(env.attachmentsRoot, "photo.jpg"), JPEG);
       writeFileSync(join(env.attachmentsRoot, "shot.heic"), HEIC);
       writeFileSync(join(env.attachmentsRoot, "notes.jpg"), "not an image at all");
-      writeFileSync(join(env.root, "secret.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      writeFileSync(
+        join(env.root, "secret.png"),
+        Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      );
       symlinkSync(join(env.root, "secret.png"), join(env.attachmentsRoot, "link.png"));
       writeFileSync(join(env.attachmentsRoot, "huge.jpg"), JPEG);
       truncateSync(join(env.attachmentsRoot, "huge.jpg"), 21 * 1024 * 1024);

