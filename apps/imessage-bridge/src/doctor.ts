@@ -95,6 +95,17 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
         detail: msg,
         fix: `this macOS release changed chat.db (missing ${err.missing.join(", ")}); update m3shd-imessage or report the missing columns`,
       });
+    } else if (
+      (err as NodeJS.ErrnoException).code === "ENOENT" ||
+      /ENOENT|unable to open|does not exist/.test(msg)
+    ) {
+      checks.push({
+        name: "full disk access",
+        ok: false,
+        detail: `no chat.db at ${input.chatDbPath}`,
+        fix: "open Messages once and sign in (or set M3SHD_IMESSAGE_DB to the right path)",
+      });
+      checks.push({ name: "schema", ok: false, detail: "not checked (no chat.db)", fix: "see above" });
     } else {
       checks.push({
         name: "full disk access",

@@ -22,6 +22,8 @@ export const BridgeEnvSchema = z.object({
   M3SHD_HUB: z.url().default("http://127.0.0.1:8080"),
   /** Bearer token for the hub (an operator token that may create tasks and read the stream). */
   M3SHD_TOKEN: z.string().min(1).optional(),
+  /** Or: a file holding the token (mode 600), so it is not in the plist or `launchctl print`. */
+  M3SHD_TOKEN_FILE: z.string().min(1).optional(),
   /** Comma-separated phone numbers (E.164) or Apple ID emails the bridge answers to. */
   M3SHD_IMESSAGE_HANDLES: list,
   /** Messages' database; the watch is on its directory. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { onShutdown, parseEnv } from "@m3shd/service-kit";
 import { pino } from "pino";
 import { createBridge } from "./bridge";
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
     return;
   }
   const env = parseEnv(BridgeEnvSchema, process.env, "m3shd-imessage");
-  const hub = createHubPort({ baseUrl: env.M3SHD_HUB, token: env.M3SHD_TOKEN });
+  const token = env.M3SHD_TOKEN_FILE ? readFileSync(env.M3SHD_TOKEN_FILE, "utf8").trim() : env.M3SHD_TOKEN;
+  const hub = createHubPort({ baseUrl: env.M3SHD_HUB, token });
   if (cmd === "doctor") {
     const checks = await runDoctor({
       chatDbPath: env.M3SHD_IMESSAGE_DB,
