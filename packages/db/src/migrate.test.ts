@@ -29,6 +29,7 @@ const EXPECTED_TABLES = [
   "sessions",
   "task_chunks",
   "task_deps",
+  "task_idempotency",
   "task_templates",
   "tasks",
   "users",

@@ -11,6 +11,7 @@ export * from "./messages";
 export * from "./outages";
 export * from "./provenance";
 export * from "./shared-context";
+export * from "./task-idempotency";
 export * from "./tasks";
 export * from "./templates";
 export * from "./transition-task";

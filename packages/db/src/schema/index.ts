@@ -11,6 +11,7 @@ export * from "./escalations";
 export * from "./messages";
 export * from "./peer-hubs";
 export * from "./provenance";
+export * from "./task-idempotency";
 export * from "./task-templates";
 export * from "./tasks";
 export * from "./users";
