@@ -1,4 +1,4 @@
-import { type FSWatcher, watch } from "node:fs";
+import { type FSWatcher, statSync, watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import { checkAttachment } from "./attachments";
 import { ChatDb, type ChatRow } from "./chat-db";
@@ -38,6 +38,8 @@ export interface InboxOptions {
  */
 export class Inbox {
   private db: ChatDb | null = null;
+  /** Inode of the chat.db file the connection was opened on (a replaced file gets a new one). */
+  private dbIno: number | null = null;
   private watcher: FSWatcher | null = null;
   private poll: NodeJS.Timeout | null = null;
   private wake: NodeJS.Timeout | null = null;
@@ -63,8 +65,19 @@ export class Inbox {
 
   /** The open chat.db (opened on first use; throws SchemaError on an unsupported schema). */
   chatDb(): ChatDb {
-    if (!this.db) this.db = new ChatDb(this.options.chatDbPath);
+    if (!this.db) {
+      this.dbIno = this.inode();
+      this.db = new ChatDb(this.options.chatDbPath);
+    }
     return this.db;
+  }
+
+  private inode(): number | null {
+    try {
+      return statSync(this.options.chatDbPath).ino;
+    } catch {
+      return null;
+    }
   }
 
   start(): void {
@@ -148,6 +161,13 @@ export class Inbox {
   }
 
   private async scan(): Promise<void> {
+    // A chat.db replaced under us (restore, rebuild, migration) keeps our connection on the old,
+    // unlinked file: it would never show another row. Re-open on the new inode.
+    if (this.db && this.dbIno !== null && this.inode() !== null && this.inode() !== this.dbIno) {
+      this.state.bump("health.replaced");
+      this.options.onHealth?.({ kind: "stall", detail: "chat.db was replaced; re-opened" });
+      this.rearm("replaced");
+    }
     const db = this.chatDb();
     const batch = this.options.batch ?? 200;
     for (;;) {

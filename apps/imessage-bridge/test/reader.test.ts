@@ -1,9 +1,9 @@
-import { symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { renameSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ChatDb } from "../src/chat-db";
 import { SchemaError } from "../src/schema";
-import { createChatDb, GENERATIONS } from "./chat-db-fixture";
+import { createChatDb, GENERATIONS, MessagesWriter } from "./chat-db-fixture";
 import { BODIES, messagesHome, queued, until } from "./helpers";
 
 const JPEG = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]);
@@ -197,5 +197,34 @@ describe("schema probe", () => {
     const path = createChatDb(join(env.root, "Library"), "sequoia", { drop: ["cache_has_attachments"] });
     expect(() => new ChatDb(path)).toThrow(SchemaError);
     expect(() => new ChatDb(path)).toThrow(/message\.cache_has_attachments/);
+  });
+});
+
+describe("self-check", () => {
+  it("re-opens a chat.db that was replaced by a new file (new inode) and keeps reading", async () => {
+    const env = messagesHome("tahoe");
+    const state = env.openState();
+    const alerts: string[] = [];
+    const inbox = env.inbox(state, { onHealth: (a) => alerts.push(a.detail) });
+    inbox.start();
+    const w = env.writer;
+    w.insert({ chat: env.chats.dm, handle: env.handles.operator, text: "one" });
+    await until(() => queued(state).length === 1, 10_000, "first");
+    // Build the replacement beside it and rename it into place, as a restore would.
+    const next = join(env.messagesDir, "chat.db.new");
+    w.checkpoint();
+    w.db.exec(`VACUUM INTO '${next.replaceAll("'", "''")}'`);
+    w.close();
+    renameSync(next, env.chatDbPath);
+    const w2 = new MessagesWriter(env.chatDbPath, "tahoe");
+    try {
+      w2.insert({ chat: env.chats.dm, handle: env.handles.operator, text: "two" });
+      const got = await until(() => queued(state).length === 2 && queued(state), 10_000, "after replace");
+      expect(got.map((m) => m.text)).toEqual(["one", "two"]);
+      expect(alerts).toContain("chat.db was replaced; re-opened");
+      expect(inbox.stats.watchEvents).toBeGreaterThan(0);
+    } finally {
+      w2.close();
+    }
   });
 });
