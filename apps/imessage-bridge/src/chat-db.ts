@@ -140,6 +140,11 @@ export class ChatDb {
   close(): void {
     if (this.db.open) this.db.close();
   }
+
+  /** The raw connection, for tests that need to break it (e.g. pin a read snapshot). */
+  get connection(): Database {
+    return this.db;
+  }
 }
 
 function toRow(r: RawRow): ChatRow {

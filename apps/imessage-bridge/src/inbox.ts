@@ -207,7 +207,11 @@ export class Inbox {
     );
   }
 
-  /** Raises a health alert and re-arms if rows exist past the cursor but nothing moved it. */
+  /**
+   * Raises a health alert and re-arms if rows exist past the cursor but nothing moved it for
+   * `stallMs`. MAX(ROWID) is read on a *fresh* connection: the reader's own connection is the
+   * suspect (a pinned snapshot, a file replaced under it) and would agree with itself.
+   */
   private selfCheck(db: ChatDb): void {
     const cursor = this.state.cursor() ?? 0;
     const now = this.now();
@@ -216,11 +220,26 @@ export class Inbox {
       this.lastProgressAt = now;
       return;
     }
-    if (db.maxRowId() > cursor && now - this.lastProgressAt > this.options.stallMs) {
+    if (now - this.lastProgressAt <= this.options.stallMs || this.firstSeen.size > 0) return;
+    this.lastProgressAt = now; // at most one check per stallMs
+    let max = db.maxRowId();
+    let probe: ChatDb | null = null;
+    try {
+      probe = new ChatDb(this.options.chatDbPath);
+      max = Math.max(max, probe.maxRowId());
+    } catch {
+      // the main connection's view stands
+    } finally {
+      probe?.close();
+    }
+    if (max > cursor) {
       this.state.bump("health.stall");
-      this.options.onHealth?.({ kind: "stall", detail: `MAX(ROWID) ${db.maxRowId()} > cursor ${cursor}` });
-      this.lastProgressAt = now;
+      this.options.onHealth?.({
+        kind: "stall",
+        detail: `MAX(ROWID) ${max} > cursor ${cursor} with nothing decided`,
+      });
       this.rearm("stall");
+      this.kick();
     }
   }
 

@@ -228,3 +228,25 @@ describe("self-check", () => {
     }
   });
 });
+
+describe("stall self-check", () => {
+  it("re-arms and alerts when MAX(ROWID) moves but the reader's connection sees nothing", async () => {
+    const env = messagesHome("sequoia");
+    const state = env.openState();
+    const alerts: string[] = [];
+    const inbox = env.inbox(state, { stallMs: 300, onHealth: (a) => alerts.push(a.detail) });
+    inbox.start();
+    env.writer.insert({ chat: env.chats.dm, handle: env.handles.operator, text: "one" });
+    await until(() => queued(state).length === 1, 10_000, "first");
+    await inbox.drained();
+    // A leaked read transaction pins the reader to an old snapshot: new WAL frames are invisible to it.
+    const pinned = inbox.chatDb().connection;
+    pinned.exec("BEGIN");
+    pinned.prepare("SELECT COUNT(*) FROM message").get();
+    env.writer.insert({ chat: env.chats.dm, handle: env.handles.operator, text: "two" });
+    const got = await until(() => queued(state).length === 2 && queued(state), 10_000, "after the stall");
+    expect(got.map((m) => m.text)).toEqual(["one", "two"]);
+    expect(alerts.some((a) => a.includes("with nothing decided"))).toBe(true);
+    expect(state.counter("health.stall")).toBeGreaterThanOrEqual(1);
+  });
+});
