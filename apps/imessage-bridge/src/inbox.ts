@@ -175,11 +175,14 @@ export class Inbox {
       const rows = db.rowsAfter(cursor, batch);
       if (rows.length === 0) break;
       let held = false;
+      // Every row's settle clock starts when it is first seen, so a burst settles together
+      // instead of one row per settle period.
+      const seenAt = this.now();
+      for (const row of rows) if (!this.firstSeen.has(row.rowid)) this.firstSeen.set(row.rowid, seenAt);
       for (const row of rows) {
         if (this.stopped) return;
         const now = this.now();
         const first = this.firstSeen.get(row.rowid) ?? now;
-        this.firstSeen.set(row.rowid, first);
         if (now - first < this.options.settleMs) {
           // Hold: later rows wait too, so decisions stay in ROWID order.
           this.scheduleWake(first + this.options.settleMs);

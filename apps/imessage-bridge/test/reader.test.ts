@@ -250,3 +250,19 @@ describe("stall self-check", () => {
     expect(state.counter("health.stall")).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe("bursts", () => {
+  it("a burst of 50 rows settles together, not one settle period per row", async () => {
+    const env = messagesHome("tahoe");
+    const state = env.openState();
+    const inbox = env.inbox(state, { settleMs: 300 });
+    inbox.start();
+    const t0 = Date.now();
+    for (let i = 0; i < 50; i++)
+      env.writer.insert({ chat: env.chats.dm, handle: env.handles.operator, text: `b${i}` });
+    const got = await until(() => queued(state).length === 50 && queued(state), 10_000, "the burst");
+    // Serialized settling would take 50 × 300 ms = 15 s.
+    expect(Date.now() - t0).toBeLessThan(3000);
+    expect(got.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `b${i}`));
+  });
+});

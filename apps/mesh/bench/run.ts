@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [--only <area>]`: measures the mesh on this machine and ends with ONE line holding a
- * flat JSON object of numbers (progress goes to stderr). Areas: dispatch, sse, dag, memory.
+ * flat JSON object of numbers (progress goes to stderr). Areas: dispatch, sse, dag, memory, imessage.
  * The hub + dispatcher run in this process (the embedded mesh, with or without Redis); the
  * simulated workers run in a child process, talking real HTTP.
  */
@@ -19,7 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: { only: { type: "string" }, quick: { type: "boolean", default: false } },
 });
-const AREAS = ["dispatch", "sse", "dag", "memory"] as const;
+const AREAS = ["dispatch", "sse", "dag", "memory", "imessage"] as const;
 type Area = (typeof AREAS)[number];
 const only = values.only as Area | undefined;
 if (only && !AREAS.includes(only)) {
@@ -182,11 +182,36 @@ async function benchMemory() {
   for (const [key, value] of Object.entries(measured)) if (typeof value === "number") results[key] = value;
 }
 
+/** A child bench script printing one JSON line of numbers, merged into the results. */
+async function benchChild(label: string, script: string) {
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--conditions=@m3shd/source", "--import", "tsx", script], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let text = "";
+    child.stdout.on("data", (d: Buffer) => {
+      text += d.toString();
+    });
+    child.on("exit", (code) =>
+      code === 0 ? resolve(text) : reject(new Error(`${label} bench exited ${code}`)),
+    );
+  });
+  const measured = JSON.parse(out.trim().split("\n").at(-1) ?? "{}") as Record<string, number>;
+  for (const [key, value] of Object.entries(measured)) if (typeof value === "number") results[key] = value;
+}
+
+/** The iMessage bridge's inbound latency on a live chat.db (apps/imessage-bridge/bench). */
+async function benchImessage() {
+  log("imessage: chat.db row insert → queued for the hub (production settle)…");
+  await benchChild("imessage", join(here, "../../imessage-bridge/bench/inbound-bench.ts"));
+}
+
 const areas: Record<Area, () => Promise<void>> = {
   dispatch: benchDispatch,
   sse: benchSse,
   dag: benchDag,
   memory: benchMemory,
+  imessage: benchImessage,
 };
 for (const area of AREAS) {
   if (only && only !== area) continue;
