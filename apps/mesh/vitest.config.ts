@@ -1,3 +1,4 @@
+import { mergeConfig } from "vitest/config";
 import { definePackageConfig } from "../../vitest.shared.ts";
 
-export default definePackageConfig();
+export default mergeConfig(definePackageConfig(), { test: { globalSetup: ["./test/contract-coverage.ts"] } });

@@ -11,6 +11,7 @@ import { errorResponse } from "./middleware/errors";
 import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerAuditRoutes } from "./routes/audit";
+import { DOCS_CSP, DOCS_PATH, registerDocsRoutes } from "./routes/docs";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMemoryRoutes } from "./routes/memory";
 import { registerProvenanceRoutes } from "./routes/provenance";
@@ -75,17 +76,25 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
 
   const app: HubApp = new Hono<HubEnv>();
   app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 64 }));
-  app.use(
-    "*",
-    secureHeaders({
-      contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"] },
-      strictTransportSecurity: "max-age=31536000; includeSubDomains",
-      xFrameOptions: "DENY",
-      xContentTypeOptions: "nosniff",
-      referrerPolicy: "strict-origin-when-cross-origin",
-      permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
-    }),
-  );
+  const headerOptions: Parameters<typeof secureHeaders>[0] = {
+    strictTransportSecurity: "max-age=31536000; includeSubDomains",
+    xFrameOptions: "DENY",
+    xContentTypeOptions: "nosniff",
+    referrerPolicy: "strict-origin-when-cross-origin",
+    permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
+  };
+  const apiHeaders = secureHeaders({
+    ...headerOptions,
+    contentSecurityPolicy: { defaultSrc: ["'self'"], frameAncestors: ["'none'"], objectSrc: ["'none'"] },
+  });
+  // Only the docs page (and its assets) gets the looser CSP Swagger UI needs; see routes/docs.ts.
+  const docsHeaders = secureHeaders({ ...headerOptions, contentSecurityPolicy: undefined });
+  app.use("*", async (c, next) => {
+    const path = c.req.path;
+    if (path !== DOCS_PATH && !path.startsWith(`${DOCS_PATH}/`)) return apiHeaders(c, next);
+    await docsHeaders(c, next);
+    c.header("Content-Security-Policy", DOCS_CSP);
+  });
   app.use("*", auditRequests(ctx));
   app.onError((err, c) => errorResponse(err, c, ctx.logger));
   app.notFound((c) =>
@@ -107,6 +116,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   registerUserRoutes(app, deps);
   registerSessionRoutes(app, deps, limits);
   registerAuditRoutes(app, deps);
+  registerDocsRoutes(app, deps);
 
   const dataDir = ctx.config.dataDir;
   const ready = dataDir

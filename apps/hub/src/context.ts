@@ -12,6 +12,11 @@ export interface HubConfig {
   provenanceKey: Buffer;
   /** Upper bound of a long-poll's `wait` in ms (30 s). */
   longPollMaxMs: number;
+  /**
+   * How long a cancellation notice (a task cancelled while its agent held it) is listed in that
+   * agent's heartbeats unless acknowledged first (10 min, the default zombie timeout).
+   */
+  cancelNoticeTtlMs?: number;
   /** SSE: replay buffer size, per-subscriber queue cap, keepalive interval. */
   sse: { replayCapacity: number; queueLimit: number; keepaliveMs: number };
   /** DAGs, budgets, escalations and ntfy alerts; defaults in `DEFAULT_WORKFLOWS_CONFIG`. */

@@ -7,10 +7,15 @@ import { pino } from "pino";
 import { test as base } from "vitest";
 import { createHub, type Hub } from "../src/app";
 import { DEFAULT_HUB_CONFIG } from "../src/context";
+import { assertContract } from "./contract";
 
 export const MASTER = "test-master-token-not-a-secret-0123456789";
 
-/** Calls the hub in-process (`app.request`) with the master token unless told otherwise. */
+/**
+ * Calls the hub in-process (`app.request`) with the master token unless told otherwise. Every
+ * response is checked against its route's descriptor (`assertContract`): an undeclared status or
+ * a body that does not parse fails the calling test.
+ */
 export function client(hub: Hub) {
   return async function call(
     method: string,
@@ -34,6 +39,13 @@ export function client(hub: Hub) {
     } catch {
       json = text;
     }
+    assertContract({
+      method,
+      url: path,
+      status: res.status,
+      contentType: res.headers.get("content-type"),
+      body: json,
+    });
     // biome-ignore lint/suspicious/noExplicitAny: test responses are inspected structurally
     return { status: res.status, body: json as any, headers: res.headers };
   };

@@ -3,6 +3,7 @@ import { insertUser, transitionTask, upsertAgent } from "@m3shd/db";
 import { ErrorBodySchema, newId, type Permission } from "@m3shd/protocol";
 import { describe, expect, test } from "vitest";
 import { listRoutePermissions, type RoutePermission } from "../src/middleware/auth";
+import { DOCS_CSP } from "../src/routes/docs";
 import { MEMORY_SPECS } from "./matrix-memory";
 import { WORKFLOW_SPECS } from "./matrix-workflows";
 import {
@@ -78,7 +79,13 @@ async function runningTaskOn(t: TestHub, agent: string): Promise<string> {
   const db = t.database.db;
   upsertAgent(db, { id: agent, name: agent, capabilities: ["echo"], maxConcurrent: 64, now: t.clock.now });
   transitionTask(db, { id, from: "queued", to: "assigned", set: { assignedTo: agent }, now: t.clock.now });
-  transitionTask(db, { id, from: "assigned", to: "running", set: { attempts: 1 }, now: t.clock.now });
+  transitionTask(db, {
+    id,
+    from: "assigned",
+    to: "running",
+    set: { attempts: 1, attempt: 1 },
+    now: t.clock.now,
+  });
   return id;
 }
 
@@ -150,7 +157,7 @@ const SPECS: Record<string, RouteSpec> = {
     actsAsAgent: true,
     build: async ({ t, agent, agentHeader }) => ({
       path: `/api/tasks/${await runningTaskOn(t, agent)}`,
-      body: { status: "done", output: "ok" },
+      body: { status: "done", output: "ok", attempt: 1 },
       headers: agentHeader,
     }),
   },
@@ -159,7 +166,7 @@ const SPECS: Record<string, RouteSpec> = {
     actsAsAgent: true,
     build: async ({ t, agent, agentHeader }) => ({
       path: `/api/tasks/${await runningTaskOn(t, agent)}/stream`,
-      body: { content: "chunk" },
+      body: { content: "chunk", attempt: 1 },
       headers: agentHeader,
     }),
   },
@@ -172,7 +179,7 @@ const SPECS: Record<string, RouteSpec> = {
     actsAsAgent: true,
     build: async ({ t, agent, agentHeader }) => ({
       path: `/api/tasks/${await runningTaskOn(t, agent)}/handoff`,
-      body: { partial_output: "half" },
+      body: { partial_output: "half", attempt: 1 },
       headers: agentHeader,
     }),
   },
@@ -246,11 +253,20 @@ const SPECS: Record<string, RouteSpec> = {
     }),
   },
   "GET /api/audit": { ok: 200, build: () => ({ path: "/api/audit?limit=5" }) },
+  "GET /api/openapi.json": { ok: 200, publicStatus: () => 200, build: () => ({ path: "/api/openapi.json" }) },
+  "GET /docs": { ok: 200, publicStatus: () => 200, build: () => ({ path: "/docs" }) },
+  "GET /docs/assets/:file": {
+    ok: 200,
+    publicStatus: () => 200,
+    build: () => ({ path: "/docs/assets/init.js" }),
+  },
   ...WORKFLOW_SPECS,
   ...MEMORY_SPECS,
 };
 
 let doneTaskId = "";
+
+const isDocsRoute = (key: string) => key === "GET /docs" || key.startsWith("GET /docs/");
 
 /** The generated expectation for one cell. `generic` routes (no spec yet) only bound the answer. */
 function expectedStatus(
@@ -311,7 +327,7 @@ describe("authorization matrix", () => {
     doneTaskId = await runningTaskOn(t, OPS_AGENT);
     const done = await t.call("PUT", `/api/tasks/${doneTaskId}`, {
       token: MASTER,
-      body: { status: "done", output: "signed" },
+      body: { status: "done", output: "signed", attempt: 1 },
       headers: { "x-m3shd-agent": OPS_AGENT },
     });
     expect(done.status).toBe(200);
@@ -350,7 +366,9 @@ describe("authorization matrix", () => {
           if (!parsed.success) mismatches.push(`${key} as ${name}: ${res.status} without the error envelope`);
         }
         for (const [header, value] of Object.entries(SECURITY_HEADERS)) {
-          if (res.headers.get(header) !== value) mismatches.push(`${key} as ${name}: header ${header}`);
+          // The docs page alone has its own CSP (Swagger UI's data: icons and inline styles).
+          const wanted = header === "content-security-policy" && isDocsRoute(key) ? DOCS_CSP : value;
+          if (res.headers.get(header) !== wanted) mismatches.push(`${key} as ${name}: header ${header}`);
         }
       }
     }

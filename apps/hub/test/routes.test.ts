@@ -3,13 +3,16 @@ import {
   CONTINUATION_PROMPT_PREFIX,
   ErrorBodySchema,
   HealthResponseSchema,
+  HeartbeatResponseSchema,
   LIMITS,
+  NextTaskResponseSchema,
   PERMISSIONS,
   TaskListResponseSchema,
   TaskSchema,
 } from "@m3shd/protocol";
 import { describe, expect } from "vitest";
 import { ROUTE_PERMISSION } from "../src/middleware/auth";
+import { DEFAULT_CANCEL_NOTICE_TTL_MS } from "../src/services/agents";
 import { hubTest as test } from "./fixture";
 
 const task = { title: "t", prompt: "p", required_capability: "echo" };
@@ -24,7 +27,13 @@ function runOn(
   if (!getAgent(db, agent))
     upsertAgent(db, { id: agent, name: agent, capabilities: ["echo"], maxConcurrent: 4, now: Date.now() });
   transitionTask(db, { id, from: "queued", to: "assigned", set: { assignedTo: agent }, now: Date.now() });
-  transitionTask(db, { id, from: "assigned", to: "running", set: { attempts: 1 }, now: Date.now() });
+  transitionTask(db, {
+    id,
+    from: "assigned",
+    to: "running",
+    set: { attempts: 1, attempt: 1 },
+    now: Date.now(),
+  });
 }
 
 describe("route table", () => {
@@ -197,7 +206,7 @@ describe("tasks", () => {
     call,
   }) => {
     const created = (await call("POST", "/api/tasks", { body: task })).body.task;
-    const done = { status: "done", output: "x" };
+    const done = { status: "done", output: "x", attempt: 1 };
     // Not running yet: the assignee check comes first (no agent holds it) → 403.
     expect(
       (await call("PUT", `/api/tasks/${created.id}`, { body: done, headers: { "x-m3shd-agent": "w1" } }))
@@ -211,7 +220,7 @@ describe("tasks", () => {
     expect(
       (
         await call("POST", `/api/tasks/${created.id}/stream`, {
-          body: { content: "x" },
+          body: { content: "x", attempt: 1 },
           headers: { "x-m3shd-agent": "w2" },
         })
       ).status,
@@ -219,7 +228,7 @@ describe("tasks", () => {
     expect(
       (
         await call("POST", `/api/tasks/${created.id}/handoff`, {
-          body: { partial_output: "x" },
+          body: { partial_output: "x", attempt: 1 },
           headers: { "x-m3shd-agent": "w2" },
         })
       ).status,
@@ -238,7 +247,7 @@ describe("tasks", () => {
     });
     expect(again.body.replayed).toBe(true);
     const different = await call("PUT", `/api/tasks/${created.id}`, {
-      body: { status: "done", output: "y" },
+      body: { status: "done", output: "y", attempt: 1 },
       headers: { "x-m3shd-agent": "w1" },
     });
     expect(different.status).toBe(409);
@@ -253,29 +262,50 @@ describe("tasks", () => {
     runOn(hub, created.id, "w1");
     const h = { "x-m3shd-agent": "w1" };
     expect(
-      (await call("POST", `/api/tasks/${created.id}/stream`, { body: { content: "a", seq: 0 }, headers: h }))
-        .body,
-    ).toEqual({ seq: 0, duplicate: false });
+      (
+        await call("POST", `/api/tasks/${created.id}/stream`, {
+          body: { content: "a", seq: 0, attempt: 1 },
+          headers: h,
+        })
+      ).body,
+    ).toEqual({ attempt: 1, seq: 0, duplicate: false });
     expect(
-      (await call("POST", `/api/tasks/${created.id}/stream`, { body: { content: "a", seq: 0 }, headers: h }))
-        .body,
-    ).toEqual({ seq: 0, duplicate: true });
+      (
+        await call("POST", `/api/tasks/${created.id}/stream`, {
+          body: { content: "a", seq: 0, attempt: 1 },
+          headers: h,
+        })
+      ).body,
+    ).toEqual({ attempt: 1, seq: 0, duplicate: true });
     expect(
-      (await call("POST", `/api/tasks/${created.id}/stream`, { body: { content: "b", seq: 1 }, headers: h }))
-        .body,
-    ).toEqual({ seq: 1, duplicate: false });
+      (
+        await call("POST", `/api/tasks/${created.id}/stream`, {
+          body: { content: "b", seq: 1, attempt: 1 },
+          headers: h,
+        })
+      ).body,
+    ).toEqual({ attempt: 1, seq: 1, duplicate: false });
     expect(
-      (await call("POST", `/api/tasks/${created.id}/stream`, { body: { content: "c" }, headers: h })).body,
-    ).toEqual({ seq: 2, duplicate: false });
+      (
+        await call("POST", `/api/tasks/${created.id}/stream`, {
+          body: { content: "c", attempt: 1 },
+          headers: h,
+        })
+      ).body,
+    ).toEqual({ attempt: 1, seq: 2, duplicate: false });
     const chunks = await call("GET", `/api/tasks/${created.id}/chunks`);
     expect(chunks.body.chunks.map((c: { content: string }) => c.content).join("")).toBe("abc");
     expect((await call("GET", `/api/tasks/${created.id}/chunks?after=1`)).body.chunks).toEqual([
-      { seq: 2, content: "c" },
+      { attempt: 1, seq: 2, content: "c" },
     ]);
     const tooBig = "y".repeat(LIMITS.streamChunkBytes + 1);
     expect(
-      (await call("POST", `/api/tasks/${created.id}/stream`, { body: { content: tooBig }, headers: h }))
-        .status,
+      (
+        await call("POST", `/api/tasks/${created.id}/stream`, {
+          body: { content: tooBig, attempt: 1 },
+          headers: h,
+        })
+      ).status,
     ).toBe(422);
   });
 
@@ -283,7 +313,7 @@ describe("tasks", () => {
     const created = (await call("POST", "/api/tasks", { body: { ...task, priority: 7 } })).body.task;
     runOn(hub, created.id, "w1");
     const res = await call("POST", `/api/tasks/${created.id}/handoff`, {
-      body: { partial_output: "half done", reason: "shutting down" },
+      body: { partial_output: "half done", reason: "shutting down", attempt: 1 },
       headers: { "x-m3shd-agent": "w1" },
     });
     expect(res.status).toBe(201);
@@ -295,8 +325,10 @@ describe("tasks", () => {
       required_capability: "echo",
       continuation_of: created.id,
     });
-    expect(cont.prompt.startsWith(`${CONTINUATION_PROMPT_PREFIX}\nhalf done`)).toBe(true);
-    expect(cont.prompt).toContain("p");
+    // The submitted prompt is carried over unchanged; the partial work is a part beside it.
+    expect(cont.prompt).toBe("p");
+    expect(cont.prompt_parts.handoffs).toEqual([{ task_id: created.id, partial_output: "half done" }]);
+    expect(cont.composed_prompt).toBe(`${CONTINUATION_PROMPT_PREFIX}\nhalf done\n\n---\nORIGINAL TASK:\np`);
     expect((await call("GET", `/api/tasks/${created.id}`)).body.task.continued_by).toBe(cont.id);
     const tooBig = "z".repeat(LIMITS.handoffPartialBytes + 1);
     const other = (await call("POST", "/api/tasks", { body: task })).body.task;
@@ -304,7 +336,7 @@ describe("tasks", () => {
     expect(
       (
         await call("POST", `/api/tasks/${other.id}/handoff`, {
-          body: { partial_output: tooBig },
+          body: { partial_output: tooBig, attempt: 1 },
           headers: { "x-m3shd-agent": "w1" },
         })
       ).status,
@@ -315,7 +347,7 @@ describe("tasks", () => {
     const created = (await call("POST", "/api/tasks", { body: { ...task, max_attempts: 2 } })).body.task;
     runOn(hub, created.id, "w1");
     const first = await call("PUT", `/api/tasks/${created.id}`, {
-      body: { status: "failed", error: "e1" },
+      body: { status: "failed", error: "e1", attempt: 1 },
       headers: { "x-m3shd-agent": "w1" },
     });
     expect(first.body.task).toMatchObject({ status: "queued", error: "e1", attempts: 1 });
@@ -331,11 +363,11 @@ describe("tasks", () => {
       id: created.id,
       from: "assigned",
       to: "running",
-      set: { attempts: 2 },
+      set: { attempts: 2, attempt: 2 },
       now: Date.now(),
     });
     const second = await call("PUT", `/api/tasks/${created.id}`, {
-      body: { status: "failed", error: "e2" },
+      body: { status: "failed", error: "e2", attempt: 2 },
       headers: { "x-m3shd-agent": "w1" },
     });
     expect(second.body.task).toMatchObject({ status: "failed", error: "e2", attempts: 2 });
@@ -381,6 +413,56 @@ describe("agents", () => {
         })
       ).status,
     ).toBe(422);
+  });
+
+  test("a claim opens the next attempt; cancel notices expire after the TTL", async ({
+    hub,
+    call,
+    clock,
+  }) => {
+    await call("POST", "/api/agents/w1/register", { body: { capabilities: ["echo"], max_concurrent: 2 } });
+    const created = (await call("POST", "/api/tasks", { body: task })).body.task;
+    const db = hub.ctx.database.db;
+    transitionTask(db, {
+      id: created.id,
+      from: "queued",
+      to: "assigned",
+      set: { assignedTo: "w1" },
+      now: clock.now,
+    });
+    const claim = await call("GET", "/api/agents/w1/tasks/next?wait=0");
+    expect(NextTaskResponseSchema.parse(claim.body)).toMatchObject({
+      attempt: 1,
+      task: { attempt: 1, attempts: 1 },
+    });
+    // Requeued and claimed again: a new lease, and the old one is refused.
+    transitionTask(db, { id: created.id, from: "running", to: "queued", now: clock.now });
+    transitionTask(db, {
+      id: created.id,
+      from: "queued",
+      to: "assigned",
+      set: { assignedTo: "w1" },
+      now: clock.now,
+    });
+    expect((await call("GET", "/api/agents/w1/tasks/next?wait=0")).body.attempt).toBe(2);
+    const h = { "x-m3shd-agent": "w1" };
+    const stale = await call("POST", `/api/tasks/${created.id}/stream`, {
+      body: { content: "x", attempt: 1 },
+      headers: h,
+    });
+    expect(stale.status).toBe(409);
+    expect(ErrorBodySchema.parse(stale.body).error.code).toBe("stale_attempt");
+
+    await call("POST", `/api/tasks/${created.id}/cancel`, { body: {} });
+    const beat = async () =>
+      HeartbeatResponseSchema.parse(
+        (await call("POST", "/api/agents/w1/heartbeat", { body: { active_tasks: 0 } })).body,
+      ).cancelled;
+    expect(await beat()).toEqual([created.id]);
+    clock.now += DEFAULT_CANCEL_NOTICE_TTL_MS - 1;
+    expect(await beat()).toEqual([created.id]);
+    clock.now += 1;
+    expect(await beat()).toEqual([]);
   });
 
   test("long-poll returns 204 when nothing is assigned", async ({ call }) => {

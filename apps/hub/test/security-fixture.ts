@@ -12,6 +12,7 @@ import { test as base, onTestFinished } from "vitest";
 import { createHub, type Hub } from "../src/app";
 import { DEFAULT_HUB_CONFIG, type HubConfig } from "../src/context";
 import { USER_ROLE_PERMISSIONS } from "../src/services/permissions";
+import { assertContract } from "./contract";
 import { MASTER } from "./fixture";
 
 export { MASTER };
@@ -105,7 +106,10 @@ export interface CallResult {
 
 export type Caller = (method: string, path: string, options?: CallOptions) => Promise<CallResult>;
 
-/** In-process requests (`app.request`); an SSE response is read up to its first frame, then cancelled. */
+/**
+ * In-process requests (`app.request`); an SSE response is read up to its first frame, then
+ * cancelled. Every response is checked against its route's descriptor (`assertContract`).
+ */
 export function caller(hub: Hub): Caller {
   return async (method, path, options = {}) => {
     const headers: Record<string, string> = {};
@@ -142,6 +146,13 @@ export function caller(hub: Hub): Caller {
     } catch {
       json = text;
     }
+    assertContract({
+      method,
+      url: path,
+      status: res.status,
+      contentType: res.headers.get("content-type"),
+      body: json,
+    });
     return { status: res.status, body: json, headers: res.headers, text };
   };
 }

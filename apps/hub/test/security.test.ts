@@ -40,7 +40,13 @@ async function runningTaskOn(t: TestHub, agent: string): Promise<string> {
     upsertAgent(db, { id: agent, name: agent, capabilities: ["echo"], maxConcurrent: 8, now: t.clock.now });
   }
   transitionTask(db, { id, from: "queued", to: "assigned", set: { assignedTo: agent }, now: t.clock.now });
-  transitionTask(db, { id, from: "assigned", to: "running", set: { attempts: 1 }, now: t.clock.now });
+  transitionTask(db, {
+    id,
+    from: "assigned",
+    to: "running",
+    set: { attempts: 1, attempt: 1 },
+    now: t.clock.now,
+  });
   return id;
 }
 
@@ -179,13 +185,28 @@ describe("IDOR: a worker acts only for its own agent", () => {
       ["POST", "/api/agents/agent-b/register", { capabilities: ["echo"], max_concurrent: 1 }],
       ["POST", "/api/agents/agent-b/heartbeat", { active_tasks: 0 }],
       ["GET", "/api/agents/agent-b/tasks/next"],
-      ["POST", `/api/tasks/${taskOfB}/stream`, { content: "stolen" }],
-      ["PUT", `/api/tasks/${taskOfB}`, { status: "done", output: "stolen" }],
-      ["POST", `/api/tasks/${taskOfB}/handoff`, { partial_output: "stolen" }],
+      ["POST", `/api/tasks/${taskOfB}/stream`, { content: "stolen", attempt: 1 }],
+      ["PUT", `/api/tasks/${taskOfB}`, { status: "done", output: "stolen", attempt: 1 }],
+      ["POST", `/api/tasks/${taskOfB}/handoff`, { partial_output: "stolen", attempt: 1 }],
       // Claiming to be B in the header changes nothing: the token is bound to A.
-      ["POST", `/api/tasks/${taskOfB}/stream`, { content: "stolen" }, { "x-m3shd-agent": "agent-b" }],
-      ["PUT", `/api/tasks/${taskOfB}`, { status: "done", output: "stolen" }, { "x-m3shd-agent": "agent-b" }],
-      ["POST", `/api/tasks/${taskOfB}/handoff`, { partial_output: "x" }, { "x-m3shd-agent": "agent-b" }],
+      [
+        "POST",
+        `/api/tasks/${taskOfB}/stream`,
+        { content: "stolen", attempt: 1 },
+        { "x-m3shd-agent": "agent-b" },
+      ],
+      [
+        "PUT",
+        `/api/tasks/${taskOfB}`,
+        { status: "done", output: "stolen", attempt: 1 },
+        { "x-m3shd-agent": "agent-b" },
+      ],
+      [
+        "POST",
+        `/api/tasks/${taskOfB}/handoff`,
+        { partial_output: "x", attempt: 1 },
+        { "x-m3shd-agent": "agent-b" },
+      ],
     ];
     for (const [method, path, body, headers] of attempts) {
       const res = await t.call(method, path, { token: a.token, body, headers: headers ?? {} });
@@ -198,14 +219,18 @@ describe("IDOR: a worker acts only for its own agent", () => {
     // The same calls on A's own task succeed.
     const taskOfA = await runningTaskOn(t, "agent-a");
     expect(
-      (await t.call("POST", `/api/tasks/${taskOfA}/stream`, { token: a.token, body: { content: "mine" } }))
-        .status,
+      (
+        await t.call("POST", `/api/tasks/${taskOfA}/stream`, {
+          token: a.token,
+          body: { content: "mine", attempt: 1 },
+        })
+      ).status,
     ).toBe(200);
     expect(
       (
         await t.call("PUT", `/api/tasks/${taskOfA}`, {
           token: a.token,
-          body: { status: "done", output: "ok" },
+          body: { status: "done", output: "ok", attempt: 1 },
         })
       ).status,
     ).toBe(200);
@@ -248,7 +273,7 @@ describe("IDOR: a worker acts only for its own agent", () => {
     const taskOfB = await runningTaskOn(t, "agent-b");
     const res = await t.call("PUT", `/api/tasks/${taskOfB}`, {
       token: key.body.key,
-      body: { status: "done", output: "x" },
+      body: { status: "done", output: "x", attempt: 1 },
       headers: { "x-m3shd-agent": "agent-b" },
     });
     expectError(res, 403, "forbidden");
@@ -689,7 +714,7 @@ describe("input limits at the edge", () => {
       [
         "POST",
         `/api/tasks/${running}/stream`,
-        { body: { content: "c".repeat(LIMITS.streamChunkBytes + 1) }, headers: h },
+        { body: { content: "c".repeat(LIMITS.streamChunkBytes + 1), attempt: 1 }, headers: h },
         422,
       ],
       [
@@ -702,7 +727,7 @@ describe("input limits at the edge", () => {
       [
         "POST",
         `/api/tasks/${running}/handoff`,
-        { body: { partial_output: "h".repeat(LIMITS.handoffPartialBytes + 1) }, headers: h },
+        { body: { partial_output: "h".repeat(LIMITS.handoffPartialBytes + 1), attempt: 1 }, headers: h },
         422,
       ],
       [

@@ -1,4 +1,4 @@
-import { closeOutage, openOutage, transitionTask, upsertAgent } from "@m3shd/db";
+import { closeOutage, getTask, openOutage, transitionTask, upsertAgent } from "@m3shd/db";
 import {
   AgentAnalyticsSchema,
   AgentSettingsSchema,
@@ -32,18 +32,30 @@ const DAY = 24 * HOUR;
 
 type Call = ReturnType<typeof client>;
 
-/** Registers `agent` if needed and moves a queued task onto it, running (the dispatcher's part). */
-function runOn(hub: Hub, id: string, agent: string, now: number) {
+/**
+ * Registers `agent` if needed and moves a queued task onto it, running (the dispatcher's part and
+ * the claim's, which opens the next attempt). Returns the attempt the claim opened.
+ */
+function runOn(hub: Hub, id: string, agent: string, now: number): number {
   const db = hub.ctx.database.db;
   upsertAgent(db, { id: agent, name: agent, capabilities: ["echo"], maxConcurrent: 64, now });
+  const row = getTask(db, id);
   transitionTask(db, { id, from: "queued", to: "assigned", set: { assignedTo: agent }, now });
-  transitionTask(db, { id, from: "assigned", to: "running", set: { attempts: 1 }, now });
+  const attempt = (row?.attempt ?? 0) + 1;
+  transitionTask(db, {
+    id,
+    from: "assigned",
+    to: "running",
+    set: { attempts: (row?.attempts ?? 0) + 1, attempt },
+    now,
+  });
+  return attempt;
 }
 
 async function complete(call: Call, hub: Hub, id: string, agent: string, now: number, extra = {}) {
-  runOn(hub, id, agent, now);
+  const attempt = runOn(hub, id, agent, now);
   const res = await call("PUT", `/api/tasks/${id}`, {
-    body: { status: "done", output: `out of ${id}`, ...extra },
+    body: { status: "done", output: `out of ${id}`, attempt, ...extra },
     headers: { "x-m3shd-agent": agent },
   });
   expect(res.status).toBe(200);
@@ -51,9 +63,9 @@ async function complete(call: Call, hub: Hub, id: string, agent: string, now: nu
 }
 
 async function fail(call: Call, hub: Hub, id: string, agent: string, now: number, extra = {}) {
-  runOn(hub, id, agent, now);
+  const attempt = runOn(hub, id, agent, now);
   const res = await call("PUT", `/api/tasks/${id}`, {
-    body: { status: "failed", error: "boom", ...extra },
+    body: { status: "failed", error: "boom", attempt, ...extra },
     headers: { "x-m3shd-agent": agent },
   });
   expect(res.status).toBe(200);
@@ -95,7 +107,12 @@ describe("pipelines", () => {
     await complete(call, hub, r?.id as string, "w1", clock.now);
     const released = TaskSchema.parse((await call("GET", `/api/tasks/${s?.id}`)).body.task);
     expect(released.status).toBe("queued");
-    expect(released.prompt).toBe(
+    // The step's prompt stays as submitted; the parent's output is a part composed in front of it.
+    expect(released.prompt).toBe("summarize");
+    expect(released.prompt_parts.parents).toBe(
+      `${PARENT_OUTPUTS_HEADER}\n\n=== Research (${r?.id}) ===\nout of ${r?.id}\n\n${DEPENDENT_TASK_MARKER}`,
+    );
+    expect(released.composed_prompt).toBe(
       `${PARENT_OUTPUTS_HEADER}\n\n=== Research (${r?.id}) ===\nout of ${r?.id}\n\n${DEPENDENT_TASK_MARKER}\nsummarize`,
     );
     expect((await call("GET", `/api/tasks/${n?.id}`)).body.task.status).toBe("waiting");
@@ -237,9 +254,9 @@ describe("pipelines", () => {
       (await call("POST", "/api/pipelines", { body: { steps: [task, task] } })).body,
     );
     const parent = h.tasks[0]?.id as string;
-    runOn(hub, parent, "w1", clock.now);
+    const attempt = runOn(hub, parent, "w1", clock.now);
     const handoff = await call("POST", `/api/tasks/${parent}/handoff`, {
-      body: { partial_output: "half" },
+      body: { partial_output: "half", attempt },
       headers: { "x-m3shd-agent": "w1" },
     });
     const continuation = handoff.body.continuation.id as string;

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { newId } from "@m3shd/protocol";
+import { MEMORY_PATTERN_SCOPE, newId } from "@m3shd/protocol";
 import type { Logger } from "pino";
 import type { Sqlite } from "./db";
 import type { KeyManager } from "./keys";
@@ -11,7 +11,7 @@ import { comparableValue, looseKey, normalizeTags } from "./text";
  * The scope holding cross-agent patterns. Not a valid agent id (agent ids are `[a-z0-9-]`), so no
  * agent can ever be it, and no agent-scoped token can reach it.
  */
-export const PATTERN_SCOPE = "_mesh";
+export const PATTERN_SCOPE = MEMORY_PATTERN_SCOPE;
 /** Tag on every entry consolidation writes. */
 export const CONSOLIDATION_TAG = "source:consolidation";
 

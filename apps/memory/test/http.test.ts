@@ -1,4 +1,5 @@
-import { ErrorBodySchema, PERMISSIONS } from "@m3shd/protocol";
+import { ErrorBodySchema, MEMORY_ROUTES, PERMISSIONS } from "@m3shd/protocol";
+import { registeredDescriptors } from "@m3shd/service-kit";
 import { describe, expect, it } from "vitest";
 import { createMemoryApp } from "../src/app";
 import { encodePrincipal, PRINCIPAL_HEADER, type PrincipalLike, ROUTE_PERMISSION } from "../src/http/auth";
@@ -10,6 +11,7 @@ import {
   SearchMemoryResponseSchema,
   StoreMemoryResponseSchema,
 } from "../src/schemas";
+import { assertMemoryContract } from "./contract";
 import { newService } from "./helpers";
 
 const TOKEN = "test-service-token-0123456789abcdef0123456789";
@@ -46,7 +48,10 @@ function setup() {
     else if (options.body !== undefined) body = JSON.stringify(options.body);
     if (body !== undefined) headers["content-type"] = options.contentType ?? "application/json";
     const res = await app.request(path, { method, headers, ...(body === undefined ? {} : { body }) });
-    const json: unknown = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
+    const contentType = res.headers.get("content-type");
+    const json: unknown = contentType?.includes("json") ? await res.json() : null;
+    // Every response is checked against its route's descriptor in MEMORY_ROUTES.
+    assertMemoryContract({ method, url: path, status: res.status, contentType, body: json });
     return { status: res.status, json };
   };
   return { service, app, call };
@@ -295,6 +300,13 @@ describe("memory HTTP API", () => {
         headers: { authorization: `Bearer ${TOKEN}`, [PRINCIPAL_HEADER]: header },
       });
       expect(res.status).toBe(401);
+      assertMemoryContract({
+        method: "GET",
+        url: "/api/agents/alpha/memory",
+        status: res.status,
+        contentType: res.headers.get("content-type"),
+        body: await res.json(),
+      });
     }
   });
 
@@ -343,6 +355,22 @@ describe("memory HTTP API", () => {
     expect(declared.get("GET /api/agents/:id/memory/search")).toEqual(["memory:read"]);
     expect(declared.get("POST /internal/recall")).toEqual(["service"]);
     expect(declared.size).toBe(8);
+  });
+
+  it("serves exactly MEMORY_ROUTES, each registered through its descriptor", () => {
+    const { app } = setup();
+    const key = (r: { method: string; path: string }) => `${r.method} ${r.path}`;
+    const served = new Set(app.routes.filter((r) => r.method !== "ALL").map(key));
+    expect(served).toEqual(new Set(MEMORY_ROUTES.map(key)));
+    const registered = registeredDescriptors(app);
+    for (const route of MEMORY_ROUTES) expect(registered.get(key(route)), key(route)).toBe(route.id);
+    expect(registered.size).toBe(MEMORY_ROUTES.length);
+    // The permission each route enforces is the one its descriptor declares.
+    for (const r of app.routes) {
+      const marker = (r.handler as unknown as Record<symbol, unknown>)[ROUTE_PERMISSION];
+      if (marker === undefined) continue;
+      expect(marker, key(r)).toBe(MEMORY_ROUTES.find((d) => key(d) === key(r))?.permission);
+    }
   });
 
   it("refuses a short service token", () => {

@@ -149,13 +149,13 @@ describe.each(MODES)("core loop (%s)", (mode) => {
     await api.call(
       "POST",
       `/api/tasks/${created.id}/stream`,
-      { content: "hel", seq: 0 },
+      { content: "hel", seq: 0, attempt: 1 },
       { "x-m3shd-agent": "streamer" },
     );
     await api.call(
       "POST",
       `/api/tasks/${created.id}/stream`,
-      { content: "lo", seq: 1 },
+      { content: "lo", seq: 1, attempt: 1 },
       { "x-m3shd-agent": "streamer" },
     );
     await api.complete("streamer", created.id, "hello");

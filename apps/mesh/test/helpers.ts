@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { pino } from "pino";
 import { onTestFinished } from "vitest";
 import { type Mesh, startMesh } from "../src/mesh";
+import { assertContract } from "./contract";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const MASTER = "test-master-token-not-a-secret-0123456789";
@@ -87,7 +88,10 @@ export interface ApiResponse<T = unknown> {
   headers: Headers;
 }
 
-/** Minimal HTTP client over real loopback HTTP. */
+/**
+ * Minimal HTTP client over real loopback HTTP. Every response is checked against its route's
+ * descriptor (`assertContract`): an undeclared status or a body that does not parse fails the test.
+ */
 export class Api {
   constructor(
     readonly base: string,
@@ -122,6 +126,13 @@ export class Api {
         parsed = text;
       }
     }
+    assertContract({
+      method,
+      url: path,
+      status: res.status,
+      contentType: res.headers.get("content-type"),
+      body: parsed,
+    });
     return { status: res.status, body: parsed as T, headers: res.headers };
   }
 
@@ -152,20 +163,40 @@ export class Api {
     return res.body.task;
   }
 
-  complete(agent: string, id: string, output: string, extra: Record<string, unknown> = {}) {
+  /** Long-poll and keep the whole claim (`{ task, attempt }`); null on 204. */
+  async claim(agent: string, wait = 5): Promise<{ task: TaskJson; attempt: number } | null> {
+    const res = await this.call<{ task: TaskJson; attempt: number }>(
+      "GET",
+      `/api/agents/${agent}/tasks/next?wait=${wait}`,
+    );
+    if (res.status === 204) return null;
+    if (res.status !== 200) throw new Error(`claim: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  /** The task's current attempt (lease), for writes whose caller did not keep the claim's. */
+  async currentAttempt(id: string): Promise<number> {
+    return Number((await this.task(id)).attempt);
+  }
+
+  /** Completes as `agent`; `attempt` defaults to the task's current one (pass it to test fencing). */
+  async complete(agent: string, id: string, output: string, extra: Record<string, unknown> = {}) {
+    const attempt = extra.attempt ?? (await this.currentAttempt(id));
     return this.call(
       "PUT",
       `/api/tasks/${id}`,
-      { status: "done", output, ...extra },
+      { status: "done", output, attempt, ...extra },
       { "x-m3shd-agent": agent },
     );
   }
 
-  fail(agent: string, id: string, error = "boom", extra: Record<string, unknown> = {}) {
+  /** Fails as `agent`; `attempt` defaults to the task's current one. */
+  async fail(agent: string, id: string, error = "boom", extra: Record<string, unknown> = {}) {
+    const attempt = extra.attempt ?? (await this.currentAttempt(id));
     return this.call(
       "PUT",
       `/api/tasks/${id}`,
-      { status: "failed", error, ...extra },
+      { status: "failed", error, attempt, ...extra },
       { "x-m3shd-agent": agent },
     );
   }
@@ -223,6 +254,15 @@ export async function sse(
       ...(options.lastEventId ? { "last-event-id": options.lastEventId } : {}),
     },
     signal: controller.signal,
+  });
+  // The stream's status and media type against its descriptor; each event parses below.
+  const isStream = res.ok && (res.headers.get("content-type") ?? "").startsWith("text/event-stream");
+  assertContract({
+    method: "GET",
+    url: "/api/stream",
+    status: res.status,
+    contentType: res.headers.get("content-type"),
+    body: isStream ? null : await res.clone().json(),
   });
   const frames: SseFrame[] = [];
   const events: MeshEvent[] = [];

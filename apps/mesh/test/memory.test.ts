@@ -37,10 +37,15 @@ describe.each(MODES)("agent memory through the hub (%s)", (mode) => {
     });
     const delivered = await api.next("scholar", 5);
     expect(delivered?.id).toBe(second.id);
-    expect(delivered?.prompt).toMatch(
+    expect(delivered?.composed_prompt).toMatch(
       /^\[MEMORY\][\s\S]*Quuxopolis, on the eastern shore[\s\S]*\[\/MEMORY\]\n\nWhere is Quuxopolis\?$/,
     );
+    // The stored prompt is what was submitted; the memory block is not stored or shown in the view.
+    expect(delivered?.prompt).toBe("Where is Quuxopolis?");
     const full = await api.task(second.id);
+    expect(full.prompt).toBe("Where is Quuxopolis?");
+    expect(full.composed_prompt).toBe("Where is Quuxopolis?");
+    expect(JSON.stringify(full)).not.toContain("eastern shore");
     expect(full.memory).toMatchObject({ status: "injected" });
     expect((full.memory as { chars: number }).chars).toBeGreaterThan(0);
     expect((full.memory as { chars: number }).chars).toBeLessThanOrEqual(2000);
@@ -55,6 +60,7 @@ describe.each(MODES)("agent memory through the hub (%s)", (mode) => {
     const otherTask = (await api.next("other", 5)) as TaskJson;
     expect(otherTask.id).toBe(third.id);
     expect(otherTask.prompt).toBe("Where is Quuxopolis?");
+    expect(otherTask.composed_prompt).toBe("Where is Quuxopolis?");
     expect((await api.task(third.id)).memory).toMatchObject({ status: "none", chars: 0 });
 
     // Search through the hub reaches the memory service under the same auth.

@@ -39,23 +39,23 @@ describe.each(MODES)("workflows (%s)", (mode) => {
 
     const r = await api.next("researcher", 5);
     expect(r?.id).toBe(research);
-    expect(r?.prompt).toContain("Research tidal power.");
+    expect(r?.composed_prompt).toContain("Research tidal power.");
     expect((await api.complete("researcher", research as string, "Tides move 2 TW of energy.")).status).toBe(
       200,
     );
 
     const s = await api.next("summarizer", 5);
     expect(s?.id).toBe(summarize);
-    expect(s?.prompt).toBe(
+    expect(s?.composed_prompt).toBe(
       `${PARENT_OUTPUTS_HEADER}\n\n=== Research (${research}) ===\nTides move 2 TW of energy.\n\n${DEPENDENT_TASK_MARKER}\nSummarize the research above: the main points in a few short paragraphs, then a one-line TL;DR.`,
     );
     expect((await api.complete("summarizer", summarize as string, "Tides: big, steady.")).status).toBe(200);
 
     const n = await api.next("notifier", 5);
     expect(n?.id).toBe(notify);
-    expect(n?.prompt).toContain(`=== Summarize (${summarize}) ===\nTides: big, steady.`);
-    expect(n?.prompt).not.toContain("2 TW"); // only direct parents are injected
-    expect(String(n?.prompt).endsWith("Post the summary to #ops.")).toBe(true);
+    expect(n?.composed_prompt).toContain(`=== Summarize (${summarize}) ===\nTides: big, steady.`);
+    expect(n?.composed_prompt).not.toContain("2 TW"); // only direct parents are injected
+    expect(String(n?.composed_prompt).endsWith("Post the summary to #ops.")).toBe(true);
     expect((await api.complete("notifier", notify as string, "posted")).status).toBe(200);
 
     const pipeline = await api.call<PipelineResponse>("GET", `/api/pipelines/${created.body.pipeline_id}`);
@@ -91,7 +91,7 @@ describe.each(MODES)("workflows (%s)", (mode) => {
     await api.complete("w", right as string, "R");
     const last = await api.next("w", 5);
     expect(last?.id).toBe(sink);
-    expect(last?.prompt).toContain(`=== left (${left}) ===\nL\n\n=== right (${right}) ===\nR`);
+    expect(last?.composed_prompt).toContain(`=== left (${left}) ===\nL\n\n=== right (${right}) ===\nR`);
 
     const cycle = await api.call<{ error: { code: string; details: { cycle: string[] } } }>(
       "POST",
@@ -143,7 +143,7 @@ describe.each(MODES)("workflows (%s)", (mode) => {
     for (let i = 0; i < 60; i++) {
       const task = (await api.next("w", 5)) as TaskJson;
       expect(task.id).toBe(deep.body.steps[i]?.task_id);
-      if (i > 0) expect(task.prompt).toContain(`=== s${i - 1} (`);
+      if (i > 0) expect(task.composed_prompt).toContain(`=== s${i - 1} (`);
       expect((await api.complete("w", task.id, `out ${i}`)).status).toBe(200);
     }
     expect((await api.task(deep.body.steps[59]?.task_id as string)).status).toBe("done");
@@ -164,10 +164,10 @@ describe.each(MODES)("workflows (%s)", (mode) => {
     }
     const sink = (await api.next("w", 5)) as TaskJson;
     expect(sink.id).toBe(sinkId);
-    for (let i = 0; i < 100; i++) expect(sink.prompt).toContain(`=== r${i} (`);
+    for (let i = 0; i < 100; i++) expect(sink.composed_prompt).toContain(`=== r${i} (`);
     // 100 outputs of 2 KB share the 48 KiB budget: each is trimmed, the whole stays bounded.
-    expect(sink.prompt).toContain("[… trimmed");
-    expect(utf8ByteLength(String(sink.prompt))).toBeLessThan(48 * 1024 + 100 * 100);
+    expect(sink.composed_prompt).toContain("[… trimmed");
+    expect(utf8ByteLength(String(sink.composed_prompt))).toBeLessThan(48 * 1024 + 100 * 100);
   });
 
   it("templates validate variables; messages stream over SSE", async () => {

@@ -24,10 +24,16 @@ const HeartbeatResponseSchema = z.object({
   ok: z.literal(true),
   status: AgentStatusSchema,
   server_time: z.number(),
+  // [fencing] The agent's tasks cancelled while it held them, until acknowledged (`cancelled_ack`).
+  cancelled: z.array(z.string()).default([]),
 });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 const TaskResponseSchema = z.object({ task: TaskSchema });
-const StreamResponseSchema = z.object({ seq: z.int().min(0), duplicate: z.boolean() });
+const StreamResponseSchema = z.object({
+  attempt: z.int().min(1).optional(),
+  seq: z.int().min(0),
+  duplicate: z.boolean(),
+});
 const CompleteResponseSchema = z.object({ task: TaskSchema, replayed: z.boolean() });
 export type CompleteResponse = z.infer<typeof CompleteResponseSchema>;
 

@@ -15,7 +15,7 @@ function record(taskId: string, createdAt: number, output = "out"): SpoolRecord 
     agent_id: "w",
     attempt: 1,
     created_at: createdAt,
-    body: { status: "done", output, usage: { input_tokens: 1, output_tokens: 2 } },
+    body: { status: "done", output, attempt: 1, usage: { input_tokens: 1, output_tokens: 2 } },
   };
 }
 

@@ -95,6 +95,13 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /** The hub answered for this result for good: the task is done elsewhere, cancelled, or gone. */
+/** [fencing] A completion body before the claim's attempt is added (`completeRecord` adds it). */
+type ResultBody = CompleteTaskInput extends infer T
+  ? T extends unknown
+    ? Omit<T, "attempt">
+    : never
+  : never;
+
 function isDefinitiveRefusal(err: unknown): boolean {
   if (!(err instanceof HubError)) return false;
   if (err.status === 404 || err.status === 409) return true;
@@ -285,10 +292,20 @@ export async function startWorker(
     );
   }
 
+  // [fencing] Cancellation notices handled since the last heartbeat, acknowledged on the next one.
+  const cancelAcks = new Set<string>();
+
   async function beat(): Promise<void> {
     try {
-      await hub.heartbeat({ active_tasks: active.size, load_avg: Math.max(0, readLoad()) });
+      const acks = [...cancelAcks].slice(0, LIMITS.cancelledNoticesMax);
+      const res = await hub.heartbeat({
+        active_tasks: active.size,
+        load_avg: Math.max(0, readLoad()),
+        ...(acks.length > 0 ? { cancelled_ack: acks } : {}),
+      });
+      for (const id of acks) cancelAcks.delete(id);
       hubUp();
+      stopCancelled(res.cancelled);
     } catch (err) {
       if (err instanceof HubError && err.status === 404) {
         await reRegister();
@@ -298,7 +315,6 @@ export async function startWorker(
         log.error({ err: (err as Error).message }, "heartbeat refused");
       }
     }
-    await checkCancellations();
   }
 
   function scheduleHeartbeat() {
@@ -309,26 +325,17 @@ export async function startWorker(
   }
 
   /**
-   * The hub does not push cancellations to workers, so each heartbeat asks about the running
-   * tasks: one that was cancelled or reclaimed meanwhile is aborted instead of finished for nothing.
+   * [fencing] The heartbeat lists the agent's tasks cancelled while it held them: each running
+   * one is aborted instead of finished for nothing. Every listed id is acknowledged on the next
+   * heartbeat (ids this worker does not run too, so the hub stops listing them). A task reclaimed
+   * rather than cancelled is caught by fencing: its next chunk or result gets 409.
    */
-  async function checkCancellations(): Promise<void> {
-    for (const [taskId, exec] of active) {
-      if (exec.controller.signal.aborted) continue;
-      try {
-        const task = await hub.getTask(taskId);
-        if (
-          task.status !== "running" ||
-          task.assigned_to !== config.id ||
-          task.attempts !== exec.task.attempts
-        ) {
-          exec.controller.abort(new ExecutionAbort("cancelled", `task is now ${task.status}`));
-        }
-      } catch (err) {
-        if (err instanceof HubError && err.status === 404) {
-          exec.controller.abort(new ExecutionAbort("cancelled", "task no longer exists"));
-        }
-        // Anything else: ask again next beat.
+  function stopCancelled(ids: readonly string[]): void {
+    for (const taskId of ids) {
+      cancelAcks.add(taskId);
+      const exec = active.get(taskId);
+      if (exec && !exec.controller.signal.aborted) {
+        exec.controller.abort(new ExecutionAbort("cancelled", "task is now cancelled"));
       }
     }
   }
@@ -392,14 +399,14 @@ export async function startWorker(
 
   function startExecution(task: Task) {
     const controller = new AbortController();
-    const tlog = log.child({ task_id: task.id, attempt: task.attempts });
+    const tlog = log.child({ task_id: task.id, attempt: task.attempt });
     const streamer = new ChunkStreamer({
       flushMs: config.streamFlushMs,
       flushBytes: config.streamFlushBytes,
       retryMs: Math.min(1000, config.hubRetryMaxMs),
       send: async (content, seq): Promise<SendOutcome> => {
         try {
-          await hub.stream(task.id, { content, seq });
+          await hub.stream(task.id, { content, seq, attempt: task.attempt });
           return "sent";
         } catch (err) {
           if (isDefinitiveRefusal(err)) return "gone";
@@ -440,7 +447,8 @@ export async function startWorker(
     const started = Date.now();
     try {
       result = await provider.run({
-        prompt: task.prompt,
+        // [fencing] The hub composes memory, parent outputs and handoffs with the submitted prompt.
+        prompt: task.composed_prompt,
         capability: task.required_capability,
         signal: controller.signal,
         onText: (text) => streamer.push(text),
@@ -471,7 +479,7 @@ export async function startWorker(
         );
         return;
       }
-      const body: CompleteTaskInput = {
+      const body: ResultBody = {
         status: "done",
         output: result.output,
         model: result.model.slice(0, LIMITS.nameChars),
@@ -558,15 +566,15 @@ export async function startWorker(
     );
   }
 
-  function completeRecord(task: Task, body: CompleteTaskInput): SpoolRecord {
+  function completeRecord(task: Task, body: ResultBody): SpoolRecord {
     return {
       version: 1,
       kind: "complete",
       task_id: task.id,
       agent_id: config.id,
-      attempt: task.attempts,
+      attempt: task.attempt,
       created_at: Date.now(),
-      body,
+      body: { ...body, attempt: task.attempt },
     };
   }
 
@@ -576,10 +584,14 @@ export async function startWorker(
       kind: "handoff",
       task_id: task.id,
       agent_id: config.id,
-      attempt: task.attempts,
+      attempt: task.attempt,
       created_at: Date.now(),
       // The continuation carries on from the end of the work: keep the tail if it must be cut.
-      body: { partial_output: tailWithNote(partial, LIMITS.handoffPartialBytes), reason },
+      body: {
+        partial_output: tailWithNote(partial, LIMITS.handoffPartialBytes),
+        reason,
+        attempt: task.attempt,
+      },
     };
   }
 
@@ -601,15 +613,15 @@ export async function startWorker(
     const firstTry = fresh.delete(file);
     try {
       if (!firstTry) {
-        // A replay: make sure the record still belongs to the task's current attempt. The hub's
-        // completion has no attempt field, so without this a stale "failed" could end a newer run.
+        // A replay: make sure the record still belongs to the task's current attempt. The hub fences
+        // it too (409 stale_attempt); checking first keeps the log clear of expected refusals.
         const task = await hub.getTask(record.task_id);
-        const ours = task.assigned_to === config.id && task.attempts === record.attempt;
+        const ours = task.assigned_to === config.id && task.attempt === record.attempt;
         const replayableDone =
           record.kind === "complete" && record.body.status === "done" && task.status === "done";
         if (!ours || (task.status !== "running" && !replayableDone)) {
           rlog.warn(
-            { status: task.status, assigned_to: task.assigned_to, attempts: task.attempts },
+            { status: task.status, assigned_to: task.assigned_to, attempt: task.attempt },
             "spooled result is stale; dropped",
           );
           await spool.remove(file);

@@ -13,10 +13,15 @@ import { MASTER, spooled, type TestMesh, tempDir, testMesh, until } from "./help
 
 /** Scripted replies by prompt, so concurrent tasks get the behaviour each test wants. */
 const byPrompt = new Map<string, FakeScript>();
+/** Every prompt the fake provider received, in order: what the worker actually ran. */
+const received: string[] = [];
 let fake: FakeProviderServer;
 beforeAll(async () => {
   fake = await startFakeProviderServer({
-    defaultReply: (req) => byPrompt.get(req.prompt) ?? { kind: "reply", text: `answer to ${req.prompt}` },
+    defaultReply: (req) => {
+      received.push(req.prompt);
+      return byPrompt.get(req.prompt) ?? { kind: "reply", text: `answer to ${req.prompt}` };
+    },
   });
 });
 afterAll(async () => {
@@ -95,8 +100,11 @@ describe("worker lifecycle (in-process startWorker)", () => {
     expect(suspended.partial_output).toBe("[claude-sonnet-5-5] outlives");
     expect(suspended.error).toBe("worker shutting down");
     const continuation = await t.api.task(suspended.continued_by ?? "");
-    expect(continuation.prompt.startsWith(CONTINUATION_PROMPT_PREFIX)).toBe(true);
-    expect(continuation.prompt).toContain("[claude-sonnet-5-5] outlives");
+    // The continuation keeps the submitted prompt; the partial work is composed in front of it.
+    expect(continuation.prompt).toBe("outlives grace");
+    expect(continuation.composed_prompt).toBe(
+      `${CONTINUATION_PROMPT_PREFIX}\n[claude-sonnet-5-5] outlives\n\n---\nORIGINAL TASK:\noutlives grace`,
+    );
     // Nothing is lost. The hub may even hand the continuation straight back to this worker: it has
     // no way to hear "I am leaving", so it stays assigned until the agent is seen offline.
     expect(["queued", "assigned"]).toContain(continuation.status);
@@ -152,6 +160,32 @@ describe("worker lifecycle (in-process startWorker)", () => {
     expect((await t.api.waitForTask(task.id, "done")).output).toBe("answer to wait for it");
   });
 
+  it("runs the composed prompt (parent outputs in front), while the stored prompt stays as submitted", async () => {
+    const t = await testMesh("embedded");
+    await worker(t, "w-compose");
+    const parent = await t.api.createTask({
+      title: "Notes",
+      prompt: "compose: parent",
+      required_capability: "research",
+    });
+    const submitted = "compose: child\r\n\t ünïcödé  \n";
+    const child = await t.api.createTask({
+      title: "Use",
+      prompt: submitted,
+      required_capability: "research",
+      depends_on: [parent.id],
+    });
+    const done = await t.api.waitForTask(child.id, "done");
+    const view = await t.api.task(child.id);
+    expect(view.prompt).toBe(submitted);
+    const parents = (view.prompt_parts as { parents: string }).parents;
+    expect(parents).toContain(`(${parent.id}) ===\nanswer to compose: parent`);
+    expect(view.composed_prompt).toBe(`${parents}\n${submitted}`);
+    // What the provider received from the worker is the composed prompt, byte for byte.
+    expect(received.filter((p) => p.endsWith(submitted))).toEqual([view.composed_prompt]);
+    expect(done.output).toBe(`answer to ${view.composed_prompt}`);
+  });
+
   it("a task cancelled on the hub is aborted on the worker and its result dropped", async () => {
     const t = await testMesh("embedded");
     byPrompt.set("cancel me", { kind: "hang", afterChunks: 1 });
@@ -163,6 +197,19 @@ describe("worker lifecycle (in-process startWorker)", () => {
     expect(handle.activeTasks()).toEqual([]);
     expect(lines.some((l) => l.msg === "result delivered")).toBe(false);
     expect((await t.api.task(task.id)).status).toBe("cancelled");
+    // The heartbeat told it (no per-task polling), and the next heartbeat acknowledged the notice.
+    const db = t.mesh?.hub.ctx.database.sqlite;
+    if (!db) throw new Error("mesh not running");
+    await until(
+      () =>
+        (
+          db.prepare("SELECT cancel_notice_at FROM tasks WHERE id = ?").get(task.id) as {
+            cancel_notice_at: number | null;
+          }
+        ).cancel_notice_at === null,
+      5000,
+      "notice acknowledged",
+    );
   });
 
   it("pauses after three consecutive failures, but bad job input does not count against the worker", async () => {
@@ -218,14 +265,15 @@ describe("worker lifecycle (in-process startWorker)", () => {
       agent_id: "w-reborn",
       attempt: 1,
       created_at: Date.now(),
-      body: { status: "done", output: "finished before the crash" },
+      body: { status: "done", output: "finished before the crash", attempt: 1 },
     });
 
     const { handle } = await worker(t, "w-reborn", { spoolDir });
     const done = await t.api.waitForTask(task.id, "done");
     expect(done.output).toBe("finished before the crash");
     await until(() => spooled(spoolDir).length === 0, 5000, "spool drained");
-    expect(handle.stats().redelivered).toBe(1);
+    // The counter moves just after the file is removed: wait for it rather than racing it.
+    await until(() => handle.stats().redelivered === 1, 5000, "counted as redelivered");
   });
 
   it("drops a spooled result whose task has moved on, instead of completing someone else's attempt", async () => {
@@ -241,7 +289,7 @@ describe("worker lifecycle (in-process startWorker)", () => {
       agent_id: "w-stale",
       attempt: 1,
       created_at: Date.now(),
-      body: { status: "failed", error: "an old failure", retryable: true },
+      body: { status: "failed", error: "an old failure", retryable: true, attempt: 1 },
     });
     const { handle } = await worker(t, "w-stale", { spoolDir });
     await until(() => handle.stats().dropped === 1, 5000, "stale record dropped");

@@ -1,4 +1,4 @@
-import type { Agent, Assignment, Task } from "@m3shd/protocol";
+import { type Agent, type Assignment, composeTaskPrompt, type Task } from "@m3shd/protocol";
 import { and, isNotNull } from "drizzle-orm";
 import { inJsonList, prepared } from "./prepared";
 import type { Agent as AgentRow } from "./queries/agents";
@@ -39,11 +39,22 @@ export function loadTaskRelations(db: Executor, ids: readonly string[]) {
   return { dependsOn, continuedBy };
 }
 
-/** A task row as the API returns it (protocol `Task`). */
+/**
+ * A task row as the API returns it (protocol `Task`). `prompt` is the stored (submitted) prompt;
+ * `composed_prompt` is it composed with the stored parts. Memory text is never stored, so a view
+ * built from a row has none; only the claim (`memoryText`, for the claiming agent) passes it in.
+ */
 export function toApiTask(
   row: TaskRow,
-  rel: { dependsOn?: string[]; continuedBy?: string | null } = {},
+  rel: { dependsOn?: string[]; continuedBy?: string | null; memoryText?: string } = {},
 ): Task {
+  const memory = row.memoryStatus
+    ? {
+        status: row.memoryStatus as NonNullable<Task["memory"]>["status"],
+        chars: row.memoryChars ?? 0,
+      }
+    : null;
+  const handoffs = row.handoffs ?? [];
   const usage =
     row.inputTokens !== null || row.outputTokens !== null
       ? { input_tokens: row.inputTokens ?? 0, output_tokens: row.outputTokens ?? 0 }
@@ -52,6 +63,17 @@ export function toApiTask(
     id: row.id,
     title: row.title,
     prompt: row.prompt,
+    prompt_parts: {
+      memory: memory && rel.memoryText ? { ...memory, text: rel.memoryText } : memory,
+      parents: row.parentOutputs,
+      handoffs,
+    },
+    composed_prompt: composeTaskPrompt({
+      prompt: row.prompt,
+      parents: row.parentOutputs,
+      handoffs,
+      memory: rel.memoryText ?? null,
+    }),
     required_capability: row.requiredCapability,
     priority: row.priority,
     deadline: row.deadline,
@@ -62,6 +84,7 @@ export function toApiTask(
     output: row.output,
     error: row.error ?? row.cancelReason,
     attempts: row.attempts,
+    attempt: row.attempt,
     max_attempts: row.maxAttempts,
     confidence: row.confidence,
     depends_on: [...(rel.dependsOn ?? [])].sort(),
@@ -72,9 +95,7 @@ export function toApiTask(
     continuation_of: row.continuationOf,
     continued_by: rel.continuedBy ?? null,
     partial_output: row.partialOutput,
-    memory: row.memoryStatus
-      ? { status: row.memoryStatus as NonNullable<Task["memory"]>["status"], chars: row.memoryChars ?? 0 }
-      : null,
+    memory,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
     assigned_at: row.assignedAt,

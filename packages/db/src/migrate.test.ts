@@ -256,7 +256,7 @@ describe("migrating an existing database", () => {
       const { db, sqlite } = database;
       const parent = insertTask(db, { task: taskRow({ id: "parent" }), now: T0 });
       insertTask(db, { task: taskRow({ id: "child" }), dependsOn: [parent.id], now: T0 });
-      appendChunk(db, { taskId: parent.id, content: "hello", now: T0 });
+      appendChunk(db, { taskId: parent.id, attempt: 1, content: "hello", now: T0 });
       const tasksDdl = (
         sqlite.prepare("SELECT sql FROM sqlite_master WHERE name = 'tasks'").get() as { sql: string }
       ).sql;
@@ -296,4 +296,67 @@ describe("migrating an existing database", () => {
       expect(sqlite.pragma("foreign_keys", { simple: true })).toBe(1);
     },
   );
+});
+
+/** The committed migrations up to (not including) the one tagged `beforeTag`. */
+function migrationsBefore(dir: string, beforeTag: string): string {
+  const folder = join(dir, "migrations-before");
+  cpSync(MIGRATIONS_FOLDER, folder, { recursive: true });
+  const journalPath = join(folder, "meta", "_journal.json");
+  const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
+  const cut = journal.entries.findIndex((e) => e.tag === beforeTag);
+  if (cut < 0) throw new Error(`no migration ${beforeTag}`);
+  journal.entries = journal.entries.slice(0, cut);
+  writeFileSync(journalPath, JSON.stringify(journal));
+  return folder;
+}
+
+describe("attempts and chunks per attempt (0002–0004)", () => {
+  dbTest("a database from before attempts keeps its tasks and chunks, numbered as attempt 1", ({ dbDir }) => {
+    const path = join(dbDir, "old.db");
+    const old = openDatabase({
+      path,
+      migrationsFolder: migrationsBefore(dbDir, "0002_attempts_and_prompt_parts"),
+    });
+    old.sqlite
+      .prepare(
+        "INSERT INTO tasks (id, title, prompt, required_capability, attempts) VALUES ('t1', 't', 'p', 'c', 2)",
+      )
+      .run();
+    old.sqlite
+      .prepare("INSERT INTO task_chunks (task_id, seq, content) VALUES ('t1', 0, 'a'), ('t1', 1, 'b')")
+      .run();
+    // The old pickup wrote the agent's memories into the stored prompt.
+    old.sqlite
+      .prepare("INSERT INTO tasks (id, title, prompt, required_capability) VALUES ('t2', 't', ?, 'c')")
+      .run("[MEMORY]\n- secret: only for the agent\n[/MEMORY]\n\nthe real prompt\n");
+    old.close();
+
+    const { db, sqlite, close } = openDatabase({ path });
+    try {
+      // The backfill: the current attempt of an old task is its pickup count.
+      expect(sqlite.prepare("SELECT attempt, attempts, prompt FROM tasks WHERE id = 't1'").get()).toEqual({
+        attempt: 2,
+        attempts: 2,
+        prompt: "p",
+      });
+      // …and no memory text is left in the hub's database.
+      expect(sqlite.prepare("SELECT prompt FROM tasks WHERE id = 't2'").get()).toEqual({
+        prompt: "the real prompt\n",
+      });
+      expect(sqlite.prepare("SELECT attempt, seq, content FROM task_chunks ORDER BY seq").all()).toEqual([
+        { attempt: 1, seq: 0, content: "a" },
+        { attempt: 1, seq: 1, content: "b" },
+      ]);
+      // Uniqueness is now per (task, attempt, seq): a second attempt starts again at 0.
+      expect(appendChunk(db, { taskId: "t1", attempt: 2, content: "c", now: T0 }).seq).toBe(0);
+      expect(() =>
+        sqlite
+          .prepare("INSERT INTO task_chunks (task_id, attempt, seq, content) VALUES ('t1', 2, 0, 'dup')")
+          .run(),
+      ).toThrow(/UNIQUE|PRIMARY KEY/);
+    } finally {
+      close();
+    }
+  });
 });

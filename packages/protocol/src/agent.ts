@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AgentStatusSchema, BreakerStateSchema } from "./enums";
-import { AgentIdSchema, CapabilitySchema, EpochMsSchema } from "./ids";
+import { AgentIdSchema, CapabilitySchema, EpochMsSchema, TaskIdSchema } from "./ids";
 import { LIMITS, utf8ByteLength } from "./limits";
 
 /** Free-form metadata an agent registers with (OS, version, GPU…), capped when serialized. */
@@ -88,6 +88,11 @@ export const HeartbeatBodySchema = z.strictObject({
   active_tasks: z.int().min(0).max(LIMITS.maxConcurrentMax),
   /** 1-minute load average of the worker's machine. */
   load_avg: z.number().min(0).optional(),
+  /**
+   * Ids from earlier responses' `cancelled` that the worker has handled (stopped, or does not
+   * run): the hub stops listing them.
+   */
+  cancelled_ack: z.array(TaskIdSchema).max(LIMITS.cancelledNoticesMax).optional(),
 });
 export type HeartbeatBody = z.infer<typeof HeartbeatBodySchema>;
 

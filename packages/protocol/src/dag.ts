@@ -5,7 +5,8 @@ import { LIMITS, utf8ByteLength } from "./limits";
 
 /**
  * Task dependencies (DAGs). A task that depends on others is `waiting` until they settle; when the
- * last parent completes, the hub releases it with every parent's output prepended to its prompt.
+ * last parent completes, the hub releases it with every parent's output stored beside its prompt
+ * (`prompt_parts.parents`), composed in front of it at pickup. The submitted prompt is not rewritten.
  */
 
 /** `POST /api/tasks/:id/dependencies`: more parents for a task that has not been dispatched yet. */
@@ -18,7 +19,7 @@ export const AddDependenciesBodySchema = z.strictObject({
 });
 export type AddDependenciesBody = z.infer<typeof AddDependenciesBodySchema>;
 
-/** First line of the block of parent outputs a released child's prompt starts with. */
+/** First line of the block of parent outputs a released child's composed prompt starts with. */
 export const PARENT_OUTPUTS_HEADER = "OUTPUTS OF THE TASKS THIS ONE DEPENDS ON:";
 /** Separates the parent outputs from the child's own prompt. */
 export const DEPENDENT_TASK_MARKER = "--- YOUR TASK ---";
@@ -86,17 +87,18 @@ export function fairShares(sizes: readonly number[], budget: number): number[] {
 }
 
 /**
- * The prompt a released child receives: each parent's output, labelled by the parent's title and
- * id, then the child's own prompt. Parent outputs share `budgetBytes` (UTF-8) fairly, so the whole
+ * The parent-outputs block of a released child (`prompt_parts.parents`): each parent's output,
+ * labelled by the parent's title and id, ending with `DEPENDENT_TASK_MARKER`; the child's own prompt
+ * follows it in the composed prompt. Parent outputs share `budgetBytes` (UTF-8) fairly, so the whole
  * block fits the child's model context however many parents it has; a trimmed output says how much
- * was cut. A parent that did not complete (only when fail-fast is off) contributes its error instead.
+ * was cut. A parent that did not complete (only when fail-fast is off) contributes its error
+ * instead. Null without parents.
  */
-export function buildDependentPrompt(input: {
-  prompt: string;
+export function buildParentOutputs(input: {
   parents: readonly ParentOutput[];
   budgetBytes: number;
-}): string {
-  if (input.parents.length === 0) return input.prompt;
+}): string | null {
+  if (input.parents.length === 0) return null;
   const bodies = input.parents.map((p) =>
     p.status === "done"
       ? (p.output ?? "")
@@ -112,5 +114,18 @@ export function buildDependentPrompt(input: {
     const note = droppedBytes > 0 ? `\n[… trimmed ${droppedBytes} more bytes]` : "";
     return `=== ${title} (${parent.id}) ===\n${text}${note}`;
   });
-  return `${PARENT_OUTPUTS_HEADER}\n\n${sections.join("\n\n")}\n\n${DEPENDENT_TASK_MARKER}\n${input.prompt}`;
+  return `${PARENT_OUTPUTS_HEADER}\n\n${sections.join("\n\n")}\n\n${DEPENDENT_TASK_MARKER}`;
+}
+
+/**
+ * The parent part of a released child's composed prompt: `buildParentOutputs` then the child's own
+ * prompt (what `composeTaskPrompt` builds from those two parts).
+ */
+export function buildDependentPrompt(input: {
+  prompt: string;
+  parents: readonly ParentOutput[];
+  budgetBytes: number;
+}): string {
+  const block = buildParentOutputs(input);
+  return block === null ? input.prompt : `${block}\n${input.prompt}`;
 }

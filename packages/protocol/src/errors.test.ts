@@ -29,6 +29,7 @@ describe("httpStatusForErrorCode", () => {
       not_found: 404,
       conflict: 409,
       illegal_transition: 409,
+      stale_attempt: 409,
       payload_too_large: 413,
       unsupported_media_type: 415,
       rate_limited: 429,

@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   "not_found",
   "conflict", // state conflict: duplicate, dependency cycle, stale precondition
   "illegal_transition", // the task state machine refuses the move
+  "stale_attempt", // a worker write carries an attempt (lease) that is no longer the task's current one
   "payload_too_large",
   "unsupported_media_type",
   "rate_limited",
@@ -46,6 +47,7 @@ export function httpStatusForErrorCode(code: ErrorCode): number {
       return 404;
     case "conflict":
     case "illegal_transition":
+    case "stale_attempt":
       return 409;
     case "payload_too_large":
       return 413;
@@ -126,6 +128,26 @@ export class IllegalTransitionError extends M3shdError {
     });
     this.from = from;
     this.to = to;
+  }
+}
+
+/**
+ * A worker write (stream, complete, fail, handoff) from an attempt (lease) that is no longer the
+ * task's current one: the task was reclaimed and claimed again since. The write is refused (409)
+ * so a late result from an earlier execution never overwrites the current one.
+ */
+export class StaleAttemptError extends M3shdError {
+  readonly attempt: number;
+  readonly currentAttempt: number;
+
+  constructor(taskId: string, attempt: number, currentAttempt: number) {
+    super(
+      "stale_attempt",
+      `Attempt ${attempt} of task ${taskId} is stale: the task's current attempt is ${currentAttempt}`,
+      { task_id: taskId, attempt, current_attempt: currentAttempt },
+    );
+    this.attempt = attempt;
+    this.currentAttempt = currentAttempt;
   }
 }
 

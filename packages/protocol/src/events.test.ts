@@ -35,7 +35,7 @@ const SAMPLE_DATA: { [K in MeshEventType]: MeshEventData<K> } = {
   task_created: { task: makeTask({ id: taskId }) },
   task_assigned: { task_id: taskId, agent_id: "a-1", assignment },
   task_started: { task_id: taskId, agent_id: "a-1", attempt: 1 },
-  task_chunk: { task_id: taskId, agent_id: "a-1", seq: 0, content: "Hel" },
+  task_chunk: { task_id: taskId, agent_id: "a-1", attempt: 1, seq: 0, content: "Hel" },
   task_completed: {
     task_id: taskId,
     agent_id: "a-1",

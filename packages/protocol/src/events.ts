@@ -43,7 +43,14 @@ export const TaskStartedEventSchema = defineEvent(
 
 export const TaskChunkEventSchema = defineEvent(
   "task_chunk",
-  z.object({ task_id: TaskIdSchema, agent_id: AgentIdSchema, seq: z.int().min(0), content: z.string() }),
+  z.object({
+    task_id: TaskIdSchema,
+    agent_id: AgentIdSchema,
+    /** The attempt (lease) that streamed the chunk; `seq` counts from 0 within it. */
+    attempt: z.int().min(1),
+    seq: z.int().min(0),
+    content: z.string(),
+  }),
 );
 
 /** Output is not repeated here (it may be 1 MiB); fetch `GET /api/tasks/:id` for it. */

@@ -44,6 +44,8 @@ export const LIMITS = {
   maxConcurrentMax: 256,
   /** Parents one task may depend on. */
   dependsOnMax: 100,
+  /** Cancellation notices one heartbeat lists (and acknowledges) at most. */
+  cancelledNoticesMax: 100,
   /** Upper bound of `max_attempts`. */
   maxAttemptsMax: 10,
   /** Default `max_attempts`. */

@@ -36,6 +36,8 @@ export type ChainVerdict = z.infer<typeof ChainVerdictSchema>;
 /** RFC 6962 inclusion proof of one result in the Merkle log. */
 export const MerkleInclusionSchema = z.object({
   leaf_index: z.int().min(0),
+  /** RFC 6962 leaf hash, SHA-256(0x00 ‖ leaf), hex. */
+  leaf_hash: Sha256HexSchema.optional(),
   tree_size: z.int().min(1),
   root: Sha256HexSchema,
   /** Audit path, leaf to root. */
@@ -46,6 +48,8 @@ export type MerkleInclusion = z.infer<typeof MerkleInclusionSchema>;
 /** `GET /api/tasks/:id/provenance`: the chain of the task's pipeline, its verdict and the inclusion proof. */
 export const ProvenanceResponseSchema = z.object({
   task_id: TaskIdSchema,
+  /** The chain the task's result was signed into: its pipeline's id (a lone task's own id). */
+  chain_id: z.string().optional(),
   /** Links for every completed task of the pipeline, in chain order. */
   chain: z.array(ProvenanceLinkSchema),
   verdict: ChainVerdictSchema,

@@ -144,6 +144,7 @@ describe("CompleteTaskBodySchema", () => {
   it("parses a done completion", () => {
     expect(
       CompleteTaskBodySchema.parse({
+        attempt: 1,
         status: "done",
         output: "42",
         usage: { input_tokens: 10, output_tokens: 2 },
@@ -152,6 +153,7 @@ describe("CompleteTaskBodySchema", () => {
         cost_usd: 0.0012,
       }),
     ).toEqual({
+      attempt: 1,
       status: "done",
       output: "42",
       usage: { input_tokens: 10, output_tokens: 2 },
@@ -162,39 +164,42 @@ describe("CompleteTaskBodySchema", () => {
   });
 
   it("parses a failure and defaults retryable to true", () => {
-    expect(CompleteTaskBodySchema.parse({ status: "failed", error: "rate limited" })).toEqual({
+    expect(CompleteTaskBodySchema.parse({ attempt: 1, status: "failed", error: "rate limited" })).toEqual({
+      attempt: 1,
       status: "failed",
       error: "rate limited",
       retryable: true,
     });
     expect(
-      CompleteTaskBodySchema.parse({ status: "failed", error: "bad input", retryable: false }),
+      CompleteTaskBodySchema.parse({ attempt: 1, status: "failed", error: "bad input", retryable: false }),
     ).toMatchObject({ retryable: false });
   });
 
   it("keeps the members apart", () => {
     // output belongs to done, error to failed: each is an unknown key on the other member
-    expect(CompleteTaskBodySchema.safeParse({ status: "failed", error: "x", output: "y" }).success).toBe(
-      false,
-    );
-    expect(CompleteTaskBodySchema.safeParse({ status: "done", output: "y", error: "x" }).success).toBe(false);
-    expect(CompleteTaskBodySchema.safeParse({ status: "done", output: "y", retryable: true }).success).toBe(
-      false,
-    );
-    expect(CompleteTaskBodySchema.safeParse({ status: "failed" }).success).toBe(false);
-    expect(CompleteTaskBodySchema.safeParse({ status: "done" }).success).toBe(false);
+    expect(
+      CompleteTaskBodySchema.safeParse({ attempt: 1, status: "failed", error: "x", output: "y" }).success,
+    ).toBe(false);
+    expect(
+      CompleteTaskBodySchema.safeParse({ attempt: 1, status: "done", output: "y", error: "x" }).success,
+    ).toBe(false);
+    expect(
+      CompleteTaskBodySchema.safeParse({ attempt: 1, status: "done", output: "y", retryable: true }).success,
+    ).toBe(false);
+    expect(CompleteTaskBodySchema.safeParse({ attempt: 1, status: "failed" }).success).toBe(false);
+    expect(CompleteTaskBodySchema.safeParse({ attempt: 1, status: "done" }).success).toBe(false);
   });
 
   it("rejects other statuses with the discriminator named", () => {
-    const result = CompleteTaskBodySchema.safeParse({ status: "running", output: "x" });
+    const result = CompleteTaskBodySchema.safeParse({ attempt: 1, status: "running", output: "x" });
     expect(result.success).toBe(false);
     expect(result.error?.issues[0]).toMatchObject({ code: "invalid_union", path: ["status"] });
   });
 
   it("bounds confidence, usage and the error message", () => {
-    expect(CompleteTaskBodySchema.safeParse({ status: "done", output: "", confidence: 1.01 }).success).toBe(
-      false,
-    );
+    expect(
+      CompleteTaskBodySchema.safeParse({ attempt: 1, status: "done", output: "", confidence: 1.01 }).success,
+    ).toBe(false);
     expect(
       CompleteTaskBodySchema.safeParse({
         status: "done",
@@ -204,35 +209,44 @@ describe("CompleteTaskBodySchema", () => {
     ).toBe(false);
     expect(
       CompleteTaskBodySchema.safeParse({
+        attempt: 1,
         status: "done",
         output: "",
         usage: { input_tokens: 1, output_tokens: 0, total: 1 },
       }).success,
     ).toBe(false);
-    expect(CompleteTaskBodySchema.safeParse({ status: "failed", error: "€".repeat(2731) }).success).toBe(
-      false,
-    );
-    expect(CompleteTaskBodySchema.safeParse({ status: "failed", error: "€".repeat(2730) }).success).toBe(
-      true,
-    );
+    expect(
+      CompleteTaskBodySchema.safeParse({ attempt: 1, status: "failed", error: "€".repeat(2731) }).success,
+    ).toBe(false);
+    expect(
+      CompleteTaskBodySchema.safeParse({ attempt: 1, status: "failed", error: "€".repeat(2730) }).success,
+    ).toBe(true);
   });
 });
 
 describe("StreamChunkBodySchema", () => {
   it("limits content to 64 KB of UTF-8", () => {
-    expect(StreamChunkBodySchema.safeParse({ content: "👋".repeat(16384) }).success).toBe(true);
-    expect(StreamChunkBodySchema.safeParse({ content: `${"👋".repeat(16384)}!` }).success).toBe(false);
-    expect(StreamChunkBodySchema.safeParse({ content: "" }).success).toBe(false);
-    expect(StreamChunkBodySchema.parse({ content: "x", seq: 3 })).toEqual({ content: "x", seq: 3 });
-    expect(StreamChunkBodySchema.safeParse({ content: "x", task_id: "t" }).success).toBe(false);
+    expect(StreamChunkBodySchema.safeParse({ attempt: 1, content: "👋".repeat(16384) }).success).toBe(true);
+    expect(StreamChunkBodySchema.safeParse({ attempt: 1, content: `${"👋".repeat(16384)}!` }).success).toBe(
+      false,
+    );
+    expect(StreamChunkBodySchema.safeParse({ attempt: 1, content: "" }).success).toBe(false);
+    expect(StreamChunkBodySchema.parse({ attempt: 1, content: "x", seq: 3 })).toEqual({
+      attempt: 1,
+      content: "x",
+      seq: 3,
+    });
+    expect(StreamChunkBodySchema.safeParse({ attempt: 1, content: "x", task_id: "t" }).success).toBe(false);
   });
 });
 
 describe("HandoffBodySchema and CancelTaskBodySchema", () => {
   it("limits partial output to 32 KB of UTF-8 and allows it empty", () => {
-    expect(HandoffBodySchema.safeParse({ partial_output: "" }).success).toBe(true);
-    expect(HandoffBodySchema.safeParse({ partial_output: "é".repeat(16384) }).success).toBe(true);
-    expect(HandoffBodySchema.safeParse({ partial_output: "é".repeat(16385) }).success).toBe(false);
+    expect(HandoffBodySchema.safeParse({ attempt: 1, partial_output: "" }).success).toBe(true);
+    expect(HandoffBodySchema.safeParse({ attempt: 1, partial_output: "é".repeat(16384) }).success).toBe(true);
+    expect(HandoffBodySchema.safeParse({ attempt: 1, partial_output: "é".repeat(16385) }).success).toBe(
+      false,
+    );
     expect(HandoffBodySchema.safeParse({}).success).toBe(false);
   });
 

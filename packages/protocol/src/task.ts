@@ -10,6 +10,7 @@ import {
 import { AgentIdSchema, CapabilitySchema, EpochMsSchema, TaskIdSchema } from "./ids";
 import { boundedString, LIMITS } from "./limits";
 import { CursorSchema, ListLimitSchema } from "./pagination";
+import { PromptPartsSchema } from "./prompt";
 
 /** Task priority, 1 (lowest) … 10 (highest). */
 export const PrioritySchema = z.int().min(PRIORITY_MIN).max(PRIORITY_MAX);
@@ -58,13 +59,23 @@ export const AssignmentSchema = z.object({
 export type Assignment = z.infer<typeof AssignmentSchema>;
 
 /**
- * A task as returned by the API. `prompt` is unbounded here: the stored prompt of a continuation or
- * a released child includes partial/parent output and may exceed the 8 KB an operator may submit.
+ * A task as returned by the API. `prompt` is exactly what was submitted, byte for byte, and never
+ * rewritten; what the worker receives is `composed_prompt`, built from it and `prompt_parts`.
  */
 export const TaskSchema = z.object({
   id: TaskIdSchema,
   title: z.string(),
+  /** The prompt as submitted (a continuation: its original task's submitted prompt). */
   prompt: z.string(),
+  /** Context composed with `prompt` at pickup: recalled memory, parent outputs, handoffs. */
+  prompt_parts: PromptPartsSchema,
+  /**
+   * `prompt` composed with its parts (`composeTaskPrompt`): what the worker receives. In a task
+   * view the memory block is left out (the hub never stores it); in the claim response to the
+   * agent it was recalled for, it is included. Unbounded: parent and partial outputs may exceed
+   * the 8 KB an operator may submit.
+   */
+  composed_prompt: z.string(),
   required_capability: CapabilitySchema,
   priority: PrioritySchema,
   /** Deadline (ms); the deadline sweeper raises `urgency` (and `priority`) as it approaches. */
@@ -80,6 +91,11 @@ export const TaskSchema = z.object({
   error: z.string().nullable(),
   /** Executions started so far (pickups), including the current one. */
   attempts: z.int().min(0),
+  /**
+   * The current attempt (lease) number: 0 before the first claim, one more on every claim. Worker
+   * writes carry it; a write from another attempt is refused with 409 `stale_attempt`.
+   */
+  attempt: z.int().min(0),
   max_attempts: z.int().min(1).max(LIMITS.maxAttemptsMax),
   confidence: ConfidenceSchema.nullable(),
   /** Parent task ids; the task stays `waiting` until all are `done`. */
@@ -180,9 +196,14 @@ export const NextTaskQuerySchema = z.strictObject({
 });
 export type NextTaskQuery = z.output<typeof NextTaskQuerySchema>;
 
+/** A worker write's attempt (lease) number, as the claim returned it. */
+export const AttemptSchema = z.int().min(1);
+
 /** One chunk of streamed output as stored and replayed. */
 export const StreamChunkSchema = z.object({
-  /** Position in the task's stream, from 0, gap-free. */
+  /** The attempt (lease) that streamed it; each attempt's chunks are kept. */
+  attempt: AttemptSchema,
+  /** Position in the attempt's stream, from 0, gap-free. */
   seq: z.int().min(0),
   content: z.string(),
 });
@@ -192,15 +213,20 @@ export type StreamChunk = z.infer<typeof StreamChunkSchema>;
 export const StreamChunkBodySchema = z.strictObject({
   /** At most `LIMITS.streamChunkBytes` (64 KB) UTF-8 bytes. */
   content: boundedString(LIMITS.streamChunkBytes).min(1),
+  /** The attempt the claim opened; another attempt's chunk is refused with 409 `stale_attempt`. */
+  attempt: AttemptSchema,
   /**
-   * Worker-side sequence number. When given, the hub ignores a chunk whose `seq` it already has
-   * (a retried POST); when omitted, the hub appends at the next position.
+   * Worker-side sequence number within the attempt. When given, the hub ignores a chunk whose
+   * `seq` it already has for this attempt (a retried POST); when omitted, the hub appends at the
+   * next position.
    */
   seq: z.int().min(0).optional(),
 });
 export type StreamChunkBody = z.infer<typeof StreamChunkBodySchema>;
 
 const completionCommon = {
+  /** The attempt the claim opened; another attempt's completion is refused with 409 `stale_attempt`. */
+  attempt: AttemptSchema,
   usage: UsageSchema.optional(),
   model: z.string().trim().min(1).max(LIMITS.nameChars).optional(),
 };
@@ -242,6 +268,8 @@ export const HandoffBodySchema = z.strictObject({
   /** Work done so far, at most `LIMITS.handoffPartialBytes` (32 KB) UTF-8 bytes; may be empty. */
   partial_output: boundedString(LIMITS.handoffPartialBytes),
   reason: boundedString(LIMITS.reasonBytes).optional(),
+  /** The attempt the claim opened; another attempt's handoff is refused with 409 `stale_attempt`. */
+  attempt: AttemptSchema,
 });
 export type HandoffBody = z.infer<typeof HandoffBodySchema>;
 
@@ -251,9 +279,6 @@ export const HandoffResponseSchema = z.object({
   continuation: TaskSchema,
 });
 export type HandoffResponse = z.infer<typeof HandoffResponseSchema>;
-
-/** Prefix of a continuation's prompt, before the partial output. */
-export const CONTINUATION_PROMPT_PREFIX = "CONTINUE FROM PREVIOUS AGENT'S PARTIAL WORK:";
 
 /** `POST /api/tasks/:id/cancel`. An empty body means `{}`. */
 export const CancelTaskBodySchema = z.strictObject({

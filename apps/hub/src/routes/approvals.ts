@@ -1,60 +1,40 @@
 import {
-  ApprovalIdSchema,
-  CreateApprovalBodySchema,
-  DecideApprovalBodySchema,
+  decideApprovalRoute,
   ForbiddenError,
-  ListApprovalsQuerySchema,
+  getApprovalRoute,
+  listApprovalsRoute,
+  requestApprovalRoute,
 } from "@m3shd/protocol";
-import { jsonBody, pathParams, queryParams } from "@m3shd/service-kit";
-import { z } from "zod";
-import { actingAgent, authorize, principalOf } from "../middleware/auth";
+import { actingAgent, principalOf } from "../middleware/auth";
 import { decideApproval, getApprovalById, listApprovals, requestApproval } from "../services/approvals";
 import type { HubApp, RouteDeps } from "../types";
-
-const ApprovalPath = z.object({ id: ApprovalIdSchema });
+import { handle } from "./define";
 
 /**
  * Approvals: an agent asks (`tasks:write`, acting as itself), an operator decides (`agents:write`,
  * which the worker preset lacks, so an agent can never approve its own request).
  */
 export function registerApprovalRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
-  app.post(
-    "/api/approvals",
-    authorize("tasks:write", authenticate),
-    ...jsonBody(CreateApprovalBodySchema, 32 * 1024),
-    async (c) => {
-      const agentId = actingAgent(c);
-      if (!agentId) {
-        throw new ForbiddenError("Only an agent requests approval (agent token or X-M3shd-Agent header)");
-      }
-      return c.json({ approval: await requestApproval(ctx, agentId, c.req.valid("json")) }, 201);
-    },
-  );
+  handle(app, requestApprovalRoute, authenticate, async (c, { body }) => {
+    const agentId = actingAgent(c);
+    if (!agentId) {
+      throw new ForbiddenError("Only an agent requests approval (agent token or X-M3shd-Agent header)");
+    }
+    return { status: 201, body: { approval: await requestApproval(ctx, agentId, body) } };
+  });
 
-  app.get(
-    "/api/approvals",
-    authorize("tasks:read", authenticate),
-    queryParams(ListApprovalsQuerySchema),
-    (c) => c.json(listApprovals(ctx, c.req.valid("query"))),
-  );
+  handle(app, listApprovalsRoute, authenticate, (_c, { query }) => ({
+    status: 200,
+    body: listApprovals(ctx, query),
+  }));
 
-  app.get("/api/approvals/:id", authorize("tasks:read", authenticate), pathParams(ApprovalPath), (c) =>
-    c.json({ approval: getApprovalById(ctx, c.req.valid("param").id) }),
-  );
+  handle(app, getApprovalRoute, authenticate, (_c, { params }) => ({
+    status: 200,
+    body: { approval: getApprovalById(ctx, params.id) },
+  }));
 
-  app.put(
-    "/api/approvals/:id",
-    authorize("agents:write", authenticate),
-    pathParams(ApprovalPath),
-    ...jsonBody(DecideApprovalBodySchema, 16 * 1024),
-    async (c) =>
-      c.json({
-        approval: await decideApproval(
-          ctx,
-          c.req.valid("param").id,
-          c.req.valid("json"),
-          principalOf(c).subject,
-        ),
-      }),
-  );
+  handle(app, decideApprovalRoute, authenticate, async (c, { params, body }) => ({
+    status: 200,
+    body: { approval: await decideApproval(ctx, params.id, body, principalOf(c).subject) },
+  }));
 }

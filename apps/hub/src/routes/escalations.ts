@@ -1,38 +1,23 @@
-import { EscalationIdSchema, ListEscalationsQuerySchema, ResolveEscalationBodySchema } from "@m3shd/protocol";
-import { jsonBody, pathParams, queryParams } from "@m3shd/service-kit";
-import { z } from "zod";
-import { authorize, principalOf } from "../middleware/auth";
+import { getEscalationRoute, listEscalationsRoute, resolveEscalationRoute } from "@m3shd/protocol";
+import { principalOf } from "../middleware/auth";
 import { getEscalationById, listEscalations, resolveEscalation } from "../services/escalations";
 import type { HubApp, RouteDeps } from "../types";
-
-const EscalationPath = z.object({ id: EscalationIdSchema });
+import { handle } from "./define";
 
 /** Escalations raised after an agent's consecutive failures: list, read, resolve. */
 export function registerEscalationRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
-  app.get(
-    "/api/escalations",
-    authorize("agents:read", authenticate),
-    queryParams(ListEscalationsQuerySchema),
-    (c) => c.json(listEscalations(ctx, c.req.valid("query"))),
-  );
+  handle(app, listEscalationsRoute, authenticate, (_c, { query }) => ({
+    status: 200,
+    body: listEscalations(ctx, query),
+  }));
 
-  app.get("/api/escalations/:id", authorize("agents:read", authenticate), pathParams(EscalationPath), (c) =>
-    c.json({ escalation: getEscalationById(ctx, c.req.valid("param").id) }),
-  );
+  handle(app, getEscalationRoute, authenticate, (_c, { params }) => ({
+    status: 200,
+    body: { escalation: getEscalationById(ctx, params.id) },
+  }));
 
-  app.put(
-    "/api/escalations/:id",
-    authorize("agents:write", authenticate),
-    pathParams(EscalationPath),
-    ...jsonBody(ResolveEscalationBodySchema, 16 * 1024),
-    async (c) =>
-      c.json({
-        escalation: await resolveEscalation(
-          ctx,
-          c.req.valid("param").id,
-          c.req.valid("json"),
-          principalOf(c).subject,
-        ),
-      }),
-  );
+  handle(app, resolveEscalationRoute, authenticate, async (c, { params, body }) => ({
+    status: 200,
+    body: { escalation: await resolveEscalation(ctx, params.id, body, principalOf(c).subject) },
+  }));
 }

@@ -1,11 +1,11 @@
-import type { HealthResponse } from "@m3shd/protocol";
+import { type HealthResponse, healthRoute } from "@m3shd/protocol";
 import { sql } from "drizzle-orm";
-import { authorize } from "../middleware/auth";
 import type { HubApp, RouteDeps } from "../types";
+import { handle } from "./define";
 
 /** `GET /api/health` — unauthenticated: database, queue driver and Redis reachability. */
 export function registerHealthRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
-  app.get("/api/health", authorize("public", authenticate), async (c) => {
+  handle(app, healthRoute, authenticate, async () => {
     let db: "ok" | "down" = "ok";
     try {
       ctx.database.db.get(sql`select 1`);
@@ -20,6 +20,6 @@ export function registerHealthRoutes(app: HubApp, { ctx, authenticate }: RouteDe
       version: ctx.config.version,
       uptime_s: Math.floor((ctx.now() - ctx.startedAt) / 1000),
     };
-    return c.json(body, body.status === "ok" ? 200 : 503);
+    return body.status === "ok" ? { status: 200, body } : { status: 503, body };
   });
 }

@@ -1,23 +1,18 @@
-import { CreateMessageBodySchema, LIMITS, ListMessagesQuerySchema } from "@m3shd/protocol";
-import { jsonBody, queryParams } from "@m3shd/service-kit";
-import { authorize } from "../middleware/auth";
+import { listMessagesRoute, postMessageRoute } from "@m3shd/protocol";
 import { listMessages, postMessage } from "../services/messages";
 import type { HubApp, RouteDeps } from "../types";
 import { callerId } from "./caller";
+import { handle } from "./define";
 
 /** Chat: post (≤ 50 KB, streamed as `message_created`) and read back by channel. */
 export function registerMessageRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
-  app.post(
-    "/api/messages",
-    authorize("messages:write", authenticate),
-    ...jsonBody(CreateMessageBodySchema, 4 * LIMITS.messageBytes + 4 * 1024),
-    async (c) => c.json({ message: await postMessage(ctx, c.req.valid("json"), callerId(c)) }, 201),
-  );
+  handle(app, postMessageRoute, authenticate, async (c, { body }) => ({
+    status: 201,
+    body: { message: await postMessage(ctx, body, callerId(c)) },
+  }));
 
-  app.get(
-    "/api/messages",
-    authorize("messages:read", authenticate),
-    queryParams(ListMessagesQuerySchema),
-    (c) => c.json(listMessages(ctx, c.req.valid("query"))),
-  );
+  handle(app, listMessagesRoute, authenticate, (_c, { query }) => ({
+    status: 200,
+    body: listMessages(ctx, query),
+  }));
 }

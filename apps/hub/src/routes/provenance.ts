@@ -1,28 +1,19 @@
-import { ConsistencyQuerySchema, TaskIdSchema } from "@m3shd/protocol";
-import { pathParams, queryParams } from "@m3shd/service-kit";
-import { z } from "zod";
-import { authorize } from "../middleware/auth";
+import { consistencyRoute, merkleRootRoute, taskProvenanceRoute } from "@m3shd/protocol";
 import { getConsistency, getMerkleRoot, getTaskProvenance } from "../services/provenance";
 import type { HubApp, RouteDeps } from "../types";
+import { handle } from "./define";
 
 /** Verifiable results: per-task chain + inclusion proof, log root, consistency proofs. */
 export function registerProvenanceRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
-  app.get(
-    "/api/tasks/:id/provenance",
-    authorize("tasks:read", authenticate),
-    pathParams(z.object({ id: TaskIdSchema })),
-    (c) => c.json(getTaskProvenance(ctx, c.req.valid("param").id)),
-  );
+  handle(app, taskProvenanceRoute, authenticate, (_c, { params }) => ({
+    status: 200,
+    body: getTaskProvenance(ctx, params.id),
+  }));
 
-  app.get("/api/provenance/root", authorize("tasks:read", authenticate), (c) => c.json(getMerkleRoot(ctx)));
+  handle(app, merkleRootRoute, authenticate, () => ({ status: 200, body: getMerkleRoot(ctx) }));
 
-  app.get(
-    "/api/provenance/consistency",
-    authorize("tasks:read", authenticate),
-    queryParams(ConsistencyQuerySchema),
-    (c) => {
-      const { from, to } = c.req.valid("query");
-      return c.json(getConsistency(ctx, from, to));
-    },
-  );
+  handle(app, consistencyRoute, authenticate, (_c, { query }) => ({
+    status: 200,
+    body: getConsistency(ctx, query.from, query.to),
+  }));
 }

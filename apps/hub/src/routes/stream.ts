@@ -1,21 +1,7 @@
-import { EVENT_TYPES, type MeshEvent, newId } from "@m3shd/protocol";
-import { queryParams } from "@m3shd/service-kit";
+import { type MeshEvent, newId, streamRoute } from "@m3shd/protocol";
 import { streamSSE } from "hono/streaming";
-import { z } from "zod";
-import { authorize } from "../middleware/auth";
 import type { HubApp, RouteDeps } from "../types";
-
-const StreamQuery = z.strictObject({
-  /** Comma-separated event types to receive (default: all). */
-  types: z
-    .string()
-    .max(2048)
-    .transform((v) => v.split(",").filter(Boolean))
-    .pipe(z.array(z.enum(EVENT_TYPES)).max(EVENT_TYPES.length))
-    .optional(),
-  /** Alternative to the `Last-Event-ID` header for clients that cannot set headers. */
-  last_event_id: z.string().max(64).optional(),
-});
+import { handle } from "./define";
 
 /**
  * `GET /api/stream` — Server-Sent Events. Each frame carries the event id (`id:`), its type
@@ -24,8 +10,7 @@ const StreamQuery = z.strictObject({
  * 500 events behind gets a final `subscriber_dropped` event and the stream closes.
  */
 export function registerStreamRoutes(app: HubApp, { ctx, authenticate, streamHub }: RouteDeps) {
-  app.get("/api/stream", authorize("tasks:read", authenticate), queryParams(StreamQuery), (c) => {
-    const query = c.req.valid("query");
+  handle(app, streamRoute, authenticate, (c, { query }) => {
     const lastEventId = c.req.header("last-event-id") ?? query.last_event_id;
     const { subscriber, gap } = streamHub.subscribe({
       lastEventId,

@@ -56,7 +56,7 @@ export function registerTaskRoutes(app: HubApp, { ctx, authenticate }: RouteDeps
 
   handle(app, listChunksRoute, authenticate, (_c, { params, query }) => ({
     status: 200,
-    body: { chunks: getChunks(ctx, params.id, query.after) },
+    body: { chunks: getChunks(ctx, params.id, query) },
   }));
 
   handle(app, handoffTaskRoute, authenticate, async (c, { params, body }) => ({

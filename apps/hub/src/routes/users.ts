@@ -1,45 +1,44 @@
-import { jsonBody, pathParams } from "@m3shd/service-kit";
-import { z } from "zod";
-import { authorize, principalOf } from "../middleware/auth";
-import { CreateUserBodySchema, UpdateUserBodySchema, UserIdSchema } from "../schemas/security";
+import {
+  createUserRoute,
+  deleteUserRoute,
+  getUserRoute,
+  listUsersRoute,
+  revokeAllSessionsRoute,
+  updateUserRoute,
+} from "@m3shd/protocol";
+import { principalOf } from "../middleware/auth";
 import { endAllSessions } from "../services/sessions";
 import { createUser, deleteUser, getUser, listUsers, updateUser } from "../services/users";
 import type { HubApp, RouteDeps } from "../types";
-
-const SMALL_BODY = 16 * 1024;
-const UserPath = z.object({ id: UserIdSchema });
+import { handle } from "./define";
 
 /** Dashboard users (admin/user/viewer) and the all-sessions kill switch (`admin:users`). */
 export function registerUserRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
-  app.post(
-    "/api/users",
-    authorize("admin:users", authenticate),
-    ...jsonBody(CreateUserBodySchema, SMALL_BODY),
-    async (c) => c.json({ user: await createUser(ctx, c.req.valid("json")) }, 201),
-  );
+  handle(app, createUserRoute, authenticate, async (_c, { body }) => ({
+    status: 201,
+    body: { user: await createUser(ctx, body) },
+  }));
 
-  app.get("/api/users", authorize("admin:users", authenticate), (c) => c.json({ users: listUsers(ctx) }));
+  handle(app, listUsersRoute, authenticate, () => ({ status: 200, body: { users: listUsers(ctx) } }));
 
-  app.get("/api/users/:id", authorize("admin:users", authenticate), pathParams(UserPath), (c) =>
-    c.json({ user: getUser(ctx, c.req.valid("param").id) }),
-  );
+  handle(app, getUserRoute, authenticate, (_c, { params }) => ({
+    status: 200,
+    body: { user: getUser(ctx, params.id) },
+  }));
 
-  app.patch(
-    "/api/users/:id",
-    authorize("admin:users", authenticate),
-    pathParams(UserPath),
-    ...jsonBody(UpdateUserBodySchema, SMALL_BODY),
-    async (c) =>
-      c.json({ user: await updateUser(ctx, principalOf(c), c.req.valid("param").id, c.req.valid("json")) }),
-  );
+  handle(app, updateUserRoute, authenticate, async (c, { params, body }) => ({
+    status: 200,
+    body: { user: await updateUser(ctx, principalOf(c), params.id, body) },
+  }));
 
-  app.delete("/api/users/:id", authorize("admin:users", authenticate), pathParams(UserPath), (c) => {
-    deleteUser(ctx, principalOf(c), c.req.valid("param").id);
-    return c.body(null, 204);
+  handle(app, deleteUserRoute, authenticate, (c, { params }) => {
+    deleteUser(ctx, principalOf(c), params.id);
+    return { status: 204 };
   });
 
   /** Ends every dashboard session at once (e.g. after a suspected cookie leak). */
-  app.delete("/api/sessions", authorize("admin:users", authenticate), (c) =>
-    c.json({ revoked: endAllSessions(ctx) }),
-  );
+  handle(app, revokeAllSessionsRoute, authenticate, () => ({
+    status: 200,
+    body: { revoked: endAllSessions(ctx) },
+  }));
 }

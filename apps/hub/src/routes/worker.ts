@@ -33,10 +33,10 @@ export function registerWorkerRoutes(app: HubApp, { ctx, authenticate, waiters }
     for (;;) {
       const remaining = deadline - Date.now();
       const waiter = remaining > 0 ? waiters.arm(agentId, remaining, signal) : null;
-      const task = await claimNextTask(ctx, agentId);
-      if (task) {
+      const claimed = await claimNextTask(ctx, agentId);
+      if (claimed) {
         waiter?.cancel();
-        return { status: 200, body: { task } };
+        return { status: 200, body: claimed };
       }
       if (!waiter) break;
       const woken = await waiter.promise;

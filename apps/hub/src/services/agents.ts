@@ -1,14 +1,23 @@
 import {
   type Agent as AgentRow,
+  acknowledgeCancelNotices,
   closeOutage,
   countActiveTasksByAgent,
   getAgent as dbGetAgent,
   listAgents as dbListAgents,
+  listCancelNotices,
   toApiAgent,
   updateAgent,
   upsertAgent,
 } from "@m3shd/db";
-import { type Agent, type HeartbeatBody, NotFoundError, type RegisterAgentBody } from "@m3shd/protocol";
+import {
+  type Agent,
+  type HeartbeatBody,
+  type HeartbeatResponse,
+  LIMITS,
+  NotFoundError,
+  type RegisterAgentBody,
+} from "@m3shd/protocol";
 import type { HubContext } from "../context";
 import { emit } from "./events";
 
@@ -112,9 +121,31 @@ export async function touchAgent(
   return { status: row.status, known: true };
 }
 
-/** `POST /api/agents/:id/heartbeat`. */
-export async function heartbeat(ctx: HubContext, id: string, body: HeartbeatBody) {
+/** Default of `HubConfig.cancelNoticeTtlMs`. */
+export const DEFAULT_CANCEL_NOTICE_TTL_MS = 10 * 60 * 1000;
+
+/**
+ * `POST /api/agents/:id/heartbeat`. The answer lists the agent's pending cancellation notices:
+ * tasks cancelled while it held them, not yet acknowledged (`cancelled_ack` clears them first,
+ * so a notice the worker has handled is not listed again) and younger than the notice TTL. A
+ * notice is listed on every heartbeat until acknowledged, so a lost response loses nothing.
+ */
+export async function heartbeat(
+  ctx: HubContext,
+  id: string,
+  body: HeartbeatBody,
+): Promise<HeartbeatResponse> {
   const { status, known } = await touchAgent(ctx, id, body);
   if (!known) throw new NotFoundError("agent", id);
-  return { ok: true as const, status, server_time: ctx.now() };
+  const now = ctx.now();
+  const db = ctx.database.db;
+  if (body.cancelled_ack && body.cancelled_ack.length > 0) {
+    acknowledgeCancelNotices(db, { agentId: id, taskIds: body.cancelled_ack });
+  }
+  const cancelled = listCancelNotices(db, {
+    agentId: id,
+    since: now - (ctx.config.cancelNoticeTtlMs ?? DEFAULT_CANCEL_NOTICE_TTL_MS),
+    limit: LIMITS.cancelledNoticesMax,
+  });
+  return { ok: true as const, status, server_time: now, cancelled };
 }

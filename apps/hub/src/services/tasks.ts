@@ -6,31 +6,37 @@ import {
   decodeTaskCursor,
   type Executor,
   encodeTaskCursor,
+  hasChunk,
   insertCostRecord,
   insertDependentTask,
   insertTask,
   insertTaskIdempotent,
   listChunks,
+  loadTaskRelations,
   nextAssignedTask,
   type Task as TaskRow,
   toApiTask,
   toApiTasks,
   transitionTask,
 } from "@m3shd/db";
-import { MEMORY_BLOCK_CLOSE, MEMORY_BLOCK_OPEN } from "@m3shd/memory";
 import {
   type CancelTaskBody,
-  CONTINUATION_PROMPT_PREFIX,
   type CompleteTaskBody,
   type CreateTaskBody,
+  composeTaskPrompt,
   ForbiddenError,
   type HandoffBody,
   IllegalTransitionError,
+  type ListChunksQuery,
   type ListTasksQuery,
+  type NextTaskResponse,
   NotFoundError,
   newId,
   PRIORITY_MAX,
+  StaleAttemptError,
+  type StreamChunk,
   type StreamChunkBody,
+  type StreamChunkResponse,
   type Task,
   type TaskStatus,
   ValidationError,
@@ -43,6 +49,8 @@ import { appendProvenance } from "./provenance";
 
 /** Statuses a task can be cancelled from. */
 const CANCELLABLE: readonly TaskStatus[] = ["waiting", "queued", "assigned", "running", "relayed"];
+/** Statuses in which an agent holds the task: cancelling from them leaves the holder a notice. */
+const HELD: readonly TaskStatus[] = ["assigned", "running"];
 
 function requireTask(db: Executor, id: string): TaskRow {
   const row = dbGetTask(db, id);
@@ -166,7 +174,8 @@ export async function cancelTask(
         id,
         from: CANCELLABLE.includes(before.status) ? before.status : CANCELLABLE,
         to: "cancelled",
-        set: { cancelReason: reason },
+        // The holder learns of it from its next heartbeat's `cancelled` list (until it acknowledges).
+        set: { cancelReason: reason, ...(HELD.includes(before.status) ? { cancelNoticeAt: now } : {}) },
         now,
       });
       return { row: cancelled, effects: onTaskCancelled(tx, ctx, { taskId: id, now }) };
@@ -189,11 +198,28 @@ function requireAssignee(row: TaskRow, agentId: string | null): string {
 }
 
 /**
- * Claims the agent's oldest assigned task (highest priority first) and marks it running, counting
- * one attempt. Returns null when the agent has nothing assigned. A lost race (the task was
- * cancelled or reclaimed in between) moves on to the next candidate.
+ * Fencing: a worker write must come from the task's current attempt (lease). A write from an
+ * earlier attempt (the task was reclaimed and claimed again since, e.g. by a restarted worker
+ * under the same id) is refused with 409 `stale_attempt`, so a late result never lands on the
+ * current execution. Checked after the assignee (a task that moved to another agent is a 403 for
+ * its old holder, as before), before the status.
  */
-export async function claimNextTask(ctx: HubContext, agentId: string): Promise<Task | null> {
+function requireCurrentAttempt(row: TaskRow, attempt: number): void {
+  if (row.attempt !== attempt) throw new StaleAttemptError(row.id, attempt, row.attempt);
+}
+
+/**
+ * Claims the agent's oldest assigned task (highest priority first), marks it running and opens a
+ * new attempt (lease): `attempt` is one more than the task's previous one, and every write of
+ * this execution must carry it. Counts one pickup in `attempts`. Returns null when the agent has
+ * nothing assigned. A lost race (the task was cancelled or reclaimed in between) moves on to the
+ * next candidate.
+ *
+ * The agent's memories are recalled here and composed into the returned `composed_prompt` (and
+ * `prompt_parts.memory.text`) for this response only: they are never written to the hub's
+ * database, so no other reader of the task sees them.
+ */
+export async function claimNextTask(ctx: HubContext, agentId: string): Promise<NextTaskResponse | null> {
   const db = ctx.database.db;
   for (let tries = 0; tries < 5; tries++) {
     const next = nextAssignedTask(db, agentId);
@@ -207,9 +233,7 @@ export async function claimNextTask(ctx: HubContext, agentId: string): Promise<T
         to: "running",
         set: {
           attempts: next.attempts + 1,
-          prompt: memory.block
-            ? `${memory.block}\n\n${stripMemoryBlock(next.prompt)}`
-            : stripMemoryBlock(next.prompt),
+          attempt: next.attempt + 1,
           memoryChars: memory.chars,
           memoryStatus: memory.status,
         },
@@ -234,8 +258,14 @@ export async function claimNextTask(ctx: HubContext, agentId: string): Promise<T
         now: ctx.now(),
       });
     }
-    await emit(ctx, "task_started", { task_id: row.id, agent_id: agentId, attempt: row.attempts });
-    return getTask(ctx, row.id);
+    await emit(ctx, "task_started", { task_id: row.id, agent_id: agentId, attempt: row.attempt });
+    const rel = loadTaskRelations(db, [row.id]);
+    const task = toApiTask(row, {
+      dependsOn: rel.dependsOn.get(row.id) ?? [],
+      continuedBy: rel.continuedBy.get(row.id) ?? null,
+      ...(memory.block ? { memoryText: memory.block } : {}),
+    });
+    return { task, attempt: row.attempt };
   }
   return null;
 }
@@ -249,13 +279,19 @@ interface RecalledMemory {
 /**
  * The agent's memories for this task, as a delimited block within the configured budget. Never
  * throws and never blocks the task: if the memory service is down the task runs without memories,
- * the fact is logged and recorded on the task (`memory_status: unavailable`).
+ * the fact is logged and recorded on the task (`memory_status: unavailable`). The recall text is
+ * the task as composed without memory (parents and handoffs included), never an earlier block.
  */
 async function recallMemories(ctx: HubContext, agentId: string, task: TaskRow): Promise<RecalledMemory> {
   if (!ctx.memory) return { block: "", chars: 0, status: "disabled" };
+  const composed = composeTaskPrompt({
+    prompt: task.prompt,
+    parents: task.parentOutputs,
+    handoffs: task.handoffs,
+  });
   const outcome = await ctx.memory.client.recall({
     agentId,
-    text: `${task.title}\n${stripMemoryBlock(task.prompt)}`,
+    text: `${task.title}\n${composed}`,
     topK: ctx.memory.topK,
     charBudget: ctx.memory.charBudget,
   });
@@ -271,47 +307,47 @@ async function recallMemories(ctx: HubContext, agentId: string, task: TaskRow): 
     : { block: "", chars: 0, status: "none" };
 }
 
-/** A retried attempt must not stack a second memory block on the first. */
-function stripMemoryBlock(prompt: string): string {
-  if (!prompt.startsWith(MEMORY_BLOCK_OPEN)) return prompt;
-  const end = prompt.indexOf(MEMORY_BLOCK_CLOSE);
-  return end < 0 ? prompt : prompt.slice(end + MEMORY_BLOCK_CLOSE.length).replace(/^\n+/, "");
-}
-
 /** `POST /api/tasks/:id/stream`: append a chunk (assigned agent, running task only). */
 export async function appendChunk(
   ctx: HubContext,
   id: string,
   agentId: string | null,
   body: StreamChunkBody,
-): Promise<{ seq: number; duplicate: boolean }> {
+): Promise<StreamChunkResponse> {
   const db = ctx.database.db;
   const row = requireTask(db, id);
   const agent = requireAssignee(row, agentId);
+  requireCurrentAttempt(row, body.attempt);
   if (row.status !== "running") throw new IllegalTransitionError(row.status, "running", id);
-  if (body.seq !== undefined) {
-    // A retried POST of a chunk the hub already has: answer as before, store nothing.
-    const have = listChunks(db, { taskId: id, afterSeq: body.seq - 1, limit: 1 })[0];
-    if (have) return { seq: body.seq, duplicate: true };
+  const attempt = body.attempt;
+  // A retried POST of a chunk the hub already has for this attempt: answer as before, store nothing.
+  if (body.seq !== undefined && hasChunk(db, { taskId: id, attempt, seq: body.seq })) {
+    return { attempt, seq: body.seq, duplicate: true };
   }
-  const { seq } = dbAppendChunk(db, { taskId: id, content: body.content, now: ctx.now() });
-  await emit(ctx, "task_chunk", { task_id: id, agent_id: agent, seq, content: body.content });
-  return { seq, duplicate: false };
+  const { seq } = dbAppendChunk(db, { taskId: id, attempt, content: body.content, now: ctx.now() });
+  await emit(ctx, "task_chunk", { task_id: id, agent_id: agent, attempt, seq, content: body.content });
+  return { attempt, seq, duplicate: false };
 }
 
-/** A task's stored chunks after `after` (all when omitted). */
-export function getChunks(ctx: HubContext, id: string, after?: number) {
+/**
+ * A task's stored chunks, every attempt's kept, ordered by attempt then seq; `attempt` keeps one
+ * attempt's, `after` those past a seq (within each attempt listed).
+ */
+export function getChunks(ctx: HubContext, id: string, query: ListChunksQuery = {}): StreamChunk[] {
   requireTask(ctx.database.db, id);
-  return listChunks(ctx.database.db, { taskId: id, ...(after === undefined ? {} : { afterSeq: after }) }).map(
-    (c) => ({ seq: c.seq, content: c.content }),
-  );
+  return listChunks(ctx.database.db, {
+    taskId: id,
+    ...(query.attempt === undefined ? {} : { attempt: query.attempt }),
+    ...(query.after === undefined ? {} : { afterSeq: query.after }),
+  }).map((c) => ({ attempt: c.attempt, seq: c.seq, content: c.content }));
 }
 
 /**
  * `PUT /api/tasks/:id`: the assigned agent completes or fails its running task.
  *
  * Idempotent for the worker's spool: repeating the same completion of a task that is already `done`
- * by the same agent with the same output answers 200 with the task and changes nothing.
+ * by the same agent, attempt and output answers 200 with the task and changes nothing. A write
+ * from another attempt than the current one is 409 `stale_attempt`.
  */
 export async function completeTask(
   ctx: HubContext,
@@ -322,6 +358,7 @@ export async function completeTask(
   const db = ctx.database.db;
   const row = requireTask(db, id);
   const agent = requireAssignee(row, agentId);
+  requireCurrentAttempt(row, body.attempt);
   if (body.status === "done" && row.status === "done" && row.output === body.output) {
     return { task: getTask(ctx, id), replayed: true };
   }
@@ -459,7 +496,10 @@ export async function completeTask(
 
 /**
  * `POST /api/tasks/:id/handoff`: suspend the running task with its partial output and create a
- * continuation (same capability, priority bumped by one) whose prompt starts with the partial work.
+ * continuation (same capability, priority bumped by one). The continuation keeps the original's
+ * submitted prompt and parent outputs unchanged and carries the handoff chain (earlier handoffs,
+ * then this one) beside them, composed in front of the prompt at pickup. The original's memory
+ * block is not carried over: memories are recalled afresh for whoever claims the continuation.
  * Both writes share one transaction.
  */
 export async function handoffTask(
@@ -471,10 +511,11 @@ export async function handoffTask(
   const db = ctx.database.db;
   const row = requireTask(db, id);
   const agent = requireAssignee(row, agentId);
+  requireCurrentAttempt(row, body.attempt);
   if (row.status !== "running") throw new IllegalTransitionError(row.status, "suspended", id);
   const now = ctx.now();
   const continuationId = newId("task");
-  const prompt = `${CONTINUATION_PROMPT_PREFIX}\n${body.partial_output}\n\n---\nORIGINAL TASK:\n${row.prompt}`;
+  const handoffs = [...(row.handoffs ?? []), { task_id: id, partial_output: body.partial_output }];
   const { continuation } = db.transaction(
     (tx) => {
       transitionTask(tx, {
@@ -488,7 +529,9 @@ export async function handoffTask(
         task: {
           id: continuationId,
           title: row.title,
-          prompt,
+          prompt: row.prompt,
+          parentOutputs: row.parentOutputs,
+          handoffs,
           requiredCapability: row.requiredCapability,
           priority: Math.min(PRIORITY_MAX, row.priority + 1),
           urgency: row.urgency,

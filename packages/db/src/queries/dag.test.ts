@@ -92,8 +92,10 @@ describe("settling", () => {
     expect(getTask(db, "sink")?.status).toBe("waiting");
     const { released } = finish(db, "right", "R");
     expect(released.map((t) => t.id)).toEqual(["sink"]);
-    expect(released[0]?.prompt).toBe(
-      `${PARENT_OUTPUTS_HEADER}\n\n=== Left side (left) ===\nL\n\n=== Right side (right) ===\nR\n\n${DEPENDENT_TASK_MARKER}\nprompt of sink`,
+    // The submitted prompt is untouched; the parents' outputs are stored beside it.
+    expect(released[0]?.prompt).toBe("prompt of sink");
+    expect(released[0]?.parentOutputs).toBe(
+      `${PARENT_OUTPUTS_HEADER}\n\n=== Left side (left) ===\nL\n\n=== Right side (right) ===\nR\n\n${DEPENDENT_TASK_MARKER}`,
     );
   });
 
@@ -123,7 +125,7 @@ describe("settling", () => {
     fail(db, "bad");
     const { released } = settleDependents(db, { parentId: "bad", outcome: "failed", settings, now: T0 });
     expect(released.map((t) => t.id)).toEqual(["child"]);
-    expect(released[0]?.prompt).toContain("=== bad (bad) ===\n(this task ended failed: boom)");
+    expect(released[0]?.parentOutputs).toContain("=== bad (bad) ===\n(this task ended failed: boom)");
   });
 
   dbTest("a handoff moves the dependents onto the continuation", ({ database }) => {
@@ -143,8 +145,8 @@ describe("settling", () => {
     for (const p of parents.slice(0, 99)) expect(finish(db, p, "x".repeat(2000)).released).toEqual([]);
     const { released } = finish(db, "p099", "x".repeat(2000));
     expect(released).toHaveLength(1);
-    for (const p of parents) expect(released[0]?.prompt).toContain(`=== ${p} (${p}) ===`);
-    expect(Buffer.byteLength(released[0]?.prompt ?? "")).toBeLessThan(
+    for (const p of parents) expect(released[0]?.parentOutputs).toContain(`=== ${p} (${p}) ===`);
+    expect(Buffer.byteLength(released[0]?.parentOutputs ?? "")).toBeLessThan(
       DEFAULT_DAG_SETTINGS.parentOutputBudgetBytes + 100 * 80,
     );
 

@@ -1,4 +1,4 @@
-import { buildDependentPrompt, LIMITS, type ParentOutput, type TaskStatus } from "@m3shd/protocol";
+import { buildParentOutputs, LIMITS, type ParentOutput, type TaskStatus } from "@m3shd/protocol";
 import { and, eq, inArray, notExists, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/sqlite-core";
 import { ConflictError, IllegalTransitionError, NotFoundError } from "../errors";
@@ -15,7 +15,7 @@ export interface DagSettings {
    * Off: a child is released once all its parents are terminal, failed ones reporting their error.
    */
   failFast: boolean;
-  /** UTF-8 bytes of parent output injected into a released child's prompt, shared by its parents. */
+  /** UTF-8 bytes of parent output stored beside a released child's prompt, shared by its parents. */
   parentOutputBudgetBytes: number;
 }
 
@@ -174,7 +174,7 @@ export function addTaskDependencies(
 
 /** What settling a parent changed; the caller publishes events and enqueues dispatch jobs. */
 export interface Settlement {
-  /** Children moved `waiting → queued`, their prompts now carrying their parents' outputs. */
+  /** Children moved `waiting → queued`, their parents' outputs stored beside their prompts. */
   released: Task[];
   /** Descendants moved `waiting → cancelled` (fail-fast), with the reason written on each. */
   cancelled: { id: string; reason: string }[];
@@ -188,8 +188,8 @@ const EMPTY: Settlement = { released: [], cancelled: [] };
  * being released or cancelled with it.
  *
  * - done (or any outcome with fail-fast off): every `waiting` child whose parents are now all
- *   settled is released to `queued`, its prompt rebuilt with each parent's output, labelled by
- *   title and trimmed to the budget.
+ *   settled is released to `queued` with each parent's output, labelled by title and trimmed to
+ *   the budget, stored in `parent_outputs` beside its prompt (the prompt itself is not rewritten).
  * - failed or cancelled with fail-fast on: every `waiting` descendant, however deep, is cancelled
  *   with a reason naming the parent.
  *
@@ -216,7 +216,7 @@ function releaseReadyChildren(
     const edge = alias(taskDeps, "other_edge");
     const other = alias(tasks, "other_parent");
     return db
-      .select({ id: tasks.id, prompt: tasks.prompt })
+      .select({ id: tasks.id })
       .from(taskDeps)
       .innerJoin(tasks, eq(tasks.id, taskDeps.taskId))
       .where(
@@ -279,14 +279,19 @@ function releaseReadyChildren(
   for (const child of ready) {
     // Parent ids are ULIDs: sorting puts them in creation order (pipeline steps in step order).
     const list = (parentsOf.get(child.id) ?? []).sort((a, b) => (a.id < b.id ? -1 : 1));
-    const prompt = buildDependentPrompt({
-      prompt: child.prompt,
+    const parentOutputs = buildParentOutputs({
       parents: list,
       budgetBytes: input.settings.parentOutputBudgetBytes,
     });
     try {
       released.push(
-        transitionTask(db, { id: child.id, from: "waiting", to: "queued", set: { prompt }, now: input.now }),
+        transitionTask(db, {
+          id: child.id,
+          from: "waiting",
+          to: "queued",
+          set: { parentOutputs },
+          now: input.now,
+        }),
       );
     } catch (err) {
       if (err instanceof IllegalTransitionError) continue; // cancelled meanwhile

@@ -1,5 +1,5 @@
 import type { TaskStatus } from "@m3shd/protocol";
-import { and, asc, count, desc, eq, inArray, isNotNull, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, type SQL, sql } from "drizzle-orm";
 import { ConflictError, NotFoundError } from "../errors";
 import { inJsonList, prepared } from "../prepared";
 import { taskDeps, tasks } from "../schema";
@@ -300,4 +300,55 @@ export function countTasksByStatus(db: Executor): Record<TaskStatus, number> {
   };
   for (const row of rows) result[row.status] = row.n;
   return result;
+}
+
+/**
+ * The agent's pending cancellation notices: tasks cancelled while it held them (`cancelNoticeAt`
+ * set by the cancel), still naming it as assignee, noticed after `since` (older notices have
+ * expired). Oldest first, at most `limit`.
+ */
+export function listCancelNotices(
+  db: Executor,
+  input: { agentId: string; since: number; limit: number },
+): string[] {
+  return prepared(db, "listCancelNotices", () =>
+    db
+      .select({ id: tasks.id })
+      .from(tasks)
+      .where(
+        and(
+          eq(tasks.assignedTo, sql.placeholder("agent")),
+          isNotNull(tasks.cancelNoticeAt),
+          gt(tasks.cancelNoticeAt, sql.placeholder("since")),
+          eq(tasks.status, "cancelled"),
+        ),
+      )
+      .orderBy(asc(tasks.cancelNoticeAt), asc(tasks.id))
+      .limit(sql.placeholder("limit"))
+      .prepare(),
+  )
+    .all({ agent: input.agentId, since: input.since, limit: input.limit })
+    .map((row) => row.id);
+}
+
+/**
+ * The agent handled these cancellation notices: clears them (only its own; ids it never held
+ * change nothing). Returns how many were cleared.
+ */
+export function acknowledgeCancelNotices(
+  db: Executor,
+  input: { agentId: string; taskIds: readonly string[] },
+): number {
+  if (input.taskIds.length === 0) return 0;
+  return db
+    .update(tasks)
+    .set({ cancelNoticeAt: null })
+    .where(
+      and(
+        eq(tasks.assignedTo, input.agentId),
+        isNotNull(tasks.cancelNoticeAt),
+        inArray(tasks.id, [...new Set(input.taskIds)]),
+      ),
+    )
+    .run().changes;
 }

@@ -44,6 +44,13 @@ export interface AssignmentRecord {
   decided_at: number;
 }
 
+/** One handoff a continuation carries on from; mirrors protocol's `HandoffPart`. */
+export interface HandoffRecord {
+  /** The suspended task. */
+  task_id: string;
+  partial_output: string;
+}
+
 /** A unit of work. Status changes go only through `transitionTask`. */
 export const tasks = sqliteTable(
   "tasks",
@@ -87,6 +94,28 @@ export const tasks = sqliteTable(
     startedAt: epochMs(),
     completedAt: epochMs(),
     cancelReason: text(),
+    /**
+     * Set when the task was cancelled while an agent held it (`assigned`/`running`): the holder's
+     * heartbeats list it in `cancelled` until the agent acknowledges it or the notice expires.
+     * Cleared on acknowledgement.
+     */
+    cancelNoticeAt: epochMs(),
+    /**
+     * The current attempt (lease) number: 0 before the first claim, +1 on every claim, never
+     * reset or bumped by a requeue. Worker writes (stream, complete, fail, handoff) must carry it;
+     * a write with another number is a stale attempt's and is refused (fencing).
+     */
+    attempt: integer().notNull().default(0),
+    /**
+     * Prompt part: the block of parent outputs (header, one labelled section per parent, marker)
+     * written when the DAG released this task. `prompt` itself is never rewritten.
+     */
+    parentOutputs: text(),
+    /**
+     * Prompt part of a continuation: the handoffs it carries on from, oldest first (each the
+     * suspended task and the partial output it handed over). Composed with the prompt at pickup.
+     */
+    handoffs: text({ mode: "json" }).$type<HandoffRecord[]>(),
   },
   (t) => [
     checkIn("tasks_status_check", t.status, TASK_STATUSES),
@@ -126,6 +155,10 @@ export const tasks = sqliteTable(
     index("tasks_pipeline_id_idx")
       .on(t.pipelineId)
       .where(sql`${columnRef(t.pipelineId)} IS NOT NULL`),
+    // Heartbeat: an agent's pending cancellation notices (few rows, so a small partial index).
+    index("tasks_cancel_notice_idx")
+      .on(t.assignedTo)
+      .where(sql`${columnRef(t.cancelNoticeAt)} IS NOT NULL`),
     index("tasks_continuation_of_idx")
       .on(t.continuationOf)
       .where(sql`${columnRef(t.continuationOf)} IS NOT NULL`),
@@ -152,7 +185,10 @@ export const taskDeps = sqliteTable(
   ],
 );
 
-/** Output streamed by the assigned agent while a task runs; `seq` starts at 1 per task. */
+/**
+ * Output streamed by the assigned agent while a task runs; `seq` starts at 0 per attempt, so a
+ * retried attempt's chunks are kept beside (not merged into) the earlier attempt's.
+ */
 export const taskChunks = sqliteTable(
   "task_chunks",
   {
@@ -162,6 +198,12 @@ export const taskChunks = sqliteTable(
     seq: integer().notNull(),
     content: text().notNull(),
     createdAt: createdAt(),
+    /** The attempt (lease) that streamed the chunk. Rows from before attempts existed are attempt 1. */
+    attempt: integer().notNull().default(1),
   },
-  (t) => [primaryKey({ columns: [t.taskId, t.seq] }), checkAtLeast("task_chunks_seq_check", t.seq, 0)],
+  (t) => [
+    primaryKey({ columns: [t.taskId, t.attempt, t.seq] }),
+    checkAtLeast("task_chunks_seq_check", t.seq, 0),
+    checkAtLeast("task_chunks_attempt_check", t.attempt, 1),
+  ],
 );

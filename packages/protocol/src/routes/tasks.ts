@@ -49,18 +49,23 @@ export type CompleteTaskResponse = z.infer<typeof CompleteTaskResponseSchema>;
 
 /** `POST /api/tasks/:id/stream` response. */
 export const StreamChunkResponseSchema = z.object({
-  /** Position the chunk was stored at (or already had, when `duplicate`). */
+  /** The attempt the chunk belongs to. */
+  attempt: z.int().min(1),
+  /** Position within the attempt the chunk was stored at (or already had, when `duplicate`). */
   seq: z.int().min(0),
-  /** The hub already had a chunk at this `seq` (a retried POST): nothing was stored. */
+  /** The hub already had a chunk at this attempt and `seq` (a retried POST): nothing was stored. */
   duplicate: z.boolean(),
 });
 export type StreamChunkResponse = z.infer<typeof StreamChunkResponseSchema>;
 
 /** `GET /api/tasks/:id/chunks` query. */
 export const ListChunksQuerySchema = z.strictObject({
-  /** Only chunks with `seq` greater than this (-1 or absent: from the start). */
+  /** Only this attempt's chunks (absent: every attempt's, ordered by attempt then `seq`). */
+  attempt: z.coerce.number<string>().int().min(1).optional(),
+  /** Only chunks with `seq` greater than this, within each attempt listed (-1 or absent: from the start). */
   after: z.coerce.number<string>().int().min(-1).optional(),
 });
+export type ListChunksQuery = z.output<typeof ListChunksQuerySchema>;
 
 /** `GET /api/tasks/:id/chunks` response. */
 export const ChunkListResponseSchema = z.object({ chunks: z.array(StreamChunkSchema) });
@@ -77,10 +82,13 @@ export const HeartbeatResponseSchema = z.object({
   /** The hub's clock (ms), for the worker to estimate skew. */
   server_time: EpochMsSchema,
   /**
-   * The agent's tasks that were cancelled while it held them: the worker stops each at once,
-   * without fetching its running tasks.
+   * The agent's tasks that were cancelled while it held them (`assigned` or `running`), whose
+   * cancellation it has not acknowledged yet (`cancelled_ack` in a later heartbeat) and that are
+   * younger than the hub's notice TTL (10 min by default). The worker stops each at once, without
+   * fetching its running tasks; an id it does not run is acknowledged and ignored. Oldest first,
+   * at most 100.
    */
-  cancelled: z.array(TaskIdSchema).optional(),
+  cancelled: z.array(TaskIdSchema).max(LIMITS.cancelledNoticesMax),
 });
 export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
 
@@ -91,7 +99,7 @@ export const NextTaskResponseSchema = z.object({
    * The attempt (lease) this claim opened. Every stream, complete, fail and handoff of this
    * execution carries it; a write from an earlier attempt is refused with 409.
    */
-  attempt: z.int().min(1).optional(),
+  attempt: z.int().min(1),
 });
 export type NextTaskResponse = z.infer<typeof NextTaskResponseSchema>;
 
@@ -244,8 +252,8 @@ export const nextTaskRoute = defineRoute({
   permission: "tasks:read",
   summary: "Long-poll for the agent's next task",
   description:
-    "Answers with the next assigned task the moment the dispatcher assigns it (marking it `running`), " +
-    "or 204 after `wait` seconds.",
+    "Answers with the next assigned task the moment the dispatcher assigns it (marking it `running` and " +
+    "opening a new attempt), or 204 after `wait` seconds. `task.composed_prompt` is the prompt to run.",
   tags: ["worker"],
   params: AgentPathSchema,
   query: NextTaskQuerySchema,
