@@ -12,7 +12,8 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "load_avg": "1-minute load average from the last heartbeat; `null` when the worker does not report it.",
     "provider": "Provider adapter (`anthropic`, `openai`, `grok`, `openai-compatible`, `cli`, `jobs`, …).",
     "last_seen_at": "Last heartbeat or long-poll (ms); `null` before the first one.",
-    "registered_at": "First registration (ms); re-registering keeps it."
+    "registered_at": "First registration (ms); re-registering keeps it.",
+    "draining": "The worker's last heartbeat said it takes no new work (over its load ceiling). Optional on the wire so clients still read agents from hubs that predate it."
   },
   "RegisterAgentBodySchema": {
     "capabilities": "Capabilities the agent serves; duplicates rejected."
@@ -20,7 +21,8 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
   "HeartbeatBodySchema": {
     "active_tasks": "Tasks the worker is executing right now (its own count; the hub keeps its own too).",
     "load_avg": "1-minute load average of the worker's machine.",
-    "cancelled_ack": "Ids from earlier responses' `cancelled` that the worker has handled (stopped, or does not run): the hub stops listing them."
+    "cancelled_ack": "Ids from earlier responses' `cancelled` that the worker has handled (stopped, or does not run): the hub stops listing them.",
+    "draining": "The worker takes no new work now (over its `--max-load` ceiling): the dispatcher assigns it nothing until a heartbeat says `false`. Absent: unchanged."
   },
   "TaskAnalyticsSchema": {
     "by_agent": "Tasks per agent that (last) held them; never-assigned tasks are not listed.",
@@ -39,8 +41,15 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "error.details": "Machine-readable context: zod issues, the offending limit, the refused transition…",
     "error.request_id": "Id of the request in the server's logs."
   },
+  "SweeperStatusSchema": {
+    "last_run_at": "When its last run finished (epoch ms); null when none has yet.",
+    "every_ms": "The interval the dispatcher runs it at.",
+    "overdue": "Nothing finished for three intervals (and at least 10 s): the sweep has stopped.",
+    "last_error": "The last run's error, cleared by the next success."
+  },
   "HealthResponseSchema": {
-    "queue.redis": "`n/a` with the in-process driver (no `REDIS_URL`)."
+    "queue.redis": "`n/a` with the in-process driver (no `REDIS_URL`).",
+    "sweepers": "Every sweep a dispatcher has run against this database (none before the first one starts)."
   },
   "MemoryEntrySchema": {
     "agent_id": "The agent it belongs to, or `_mesh` for a cross-agent pattern.",
@@ -152,10 +161,12 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
   "MintAgentTokenBodySchema": {
     "agent_id": "The one agent this token acts for.",
     "role": "A preset (worker, mobile, commander, admin); combined with `permissions` when both are given.",
-    "permissions": "Explicit permissions. Neither `role` nor `permissions`: an empty set, which grants nothing."
+    "permissions": "Explicit permissions. Neither `role` nor `permissions`: an empty set, which grants nothing.",
+    "capabilities": "The capabilities the agent may register with under this token: registering beyond them is 403 and the dispatcher never assigns it work outside them. Omitted: unbound (any capability)."
   },
   "AgentTokenSchema": {
-    "prefix": "Non-secret start of the token, to tell tokens apart."
+    "prefix": "Non-secret start of the token, to tell tokens apart.",
+    "capabilities": "Capabilities the token's agent may serve; null: unbound."
   },
   "MintedAgentTokenResponseSchema": {
     "token": "The bearer token. Shown once: only its hash is stored."
@@ -223,7 +234,8 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
   "CreateTaskBodySchema": {
     "prompt": "At most `LIMITS.promptBytes` (8 KB) UTF-8 bytes.",
     "assign_to": "Ask for a specific agent.",
-    "depends_on": "Parents (≤ 100, unique); the task waits until all are done."
+    "depends_on": "Parents (≤ 100, unique); the task waits until all are done.",
+    "idempotency_key": "Makes a retried creation safe: the same key from the same caller returns the task created the first time (200) instead of a new one; the same key with a different request is a 409. For example the iMessage bridge sends the message GUID, because it delivers at least once."
   },
   "ListTasksQuerySchema": {
     "agent": "Tasks assigned to this agent."

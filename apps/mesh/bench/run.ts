@@ -1,6 +1,6 @@
 /**
  * `pnpm bench [--only <area>]`: measures the mesh on this machine and ends with ONE line holding a
- * flat JSON object of numbers (progress goes to stderr). Areas: dispatch, sse, dag, memory, dashboard, mcp.
+ * flat JSON object of numbers (progress goes to stderr). Areas: dispatch, sse, dag, memory, dashboard, mcp, imessage.
  * The hub + dispatcher run in this process (the embedded mesh, with or without Redis); the
  * simulated workers run in a child process, talking real HTTP.
  */
@@ -19,7 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: { only: { type: "string" }, quick: { type: "boolean", default: false } },
 });
-const AREAS = ["dispatch", "sse", "dag", "memory", "dashboard", "mcp"] as const;
+const AREAS = ["dispatch", "sse", "dag", "memory", "dashboard", "mcp", "imessage"] as const;
 type Area = (typeof AREAS)[number];
 const only = values.only as Area | undefined;
 if (only && !AREAS.includes(only)) {
@@ -194,6 +194,12 @@ async function benchDashboard() {
   await benchChild(join(here, "../../dashboard/bench/first-page.ts"));
 }
 
+/** The iMessage bridge's inbound latency on a live chat.db (apps/imessage-bridge/bench). */
+async function benchImessage() {
+  log("imessage: chat.db row insert → queued for the hub (production settle)…");
+  await benchChild(join(here, "../../imessage-bridge/bench/inbound-bench.ts"));
+}
+
 const areas: Record<Area, () => Promise<void>> = {
   dispatch: benchDispatch,
   sse: benchSse,
@@ -201,6 +207,7 @@ const areas: Record<Area, () => Promise<void>> = {
   memory: benchMemory,
   dashboard: benchDashboard,
   mcp: benchMcp,
+  imessage: benchImessage,
 };
 for (const area of AREAS) {
   if (only && only !== area) continue;

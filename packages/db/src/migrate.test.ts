@@ -30,6 +30,7 @@ const EXPECTED_TABLES = [
   "sessions",
   "task_chunks",
   "task_deps",
+  "task_idempotency",
   "task_templates",
   "tasks",
   "sweeper_runs",

@@ -155,6 +155,17 @@ export const CreateTaskBodySchema = z.strictObject({
     .refine((list) => new Set(list).size === list.length, "depends_on must not repeat a task id")
     .default([]),
   max_attempts: z.int().min(1).max(LIMITS.maxAttemptsMax).default(LIMITS.maxAttemptsDefault),
+  /**
+   * Makes a retried creation safe: the same key from the same caller returns the task created the
+   * first time (200) instead of a new one; the same key with a different request is a 409. For
+   * example the iMessage bridge sends the message GUID, because it delivers at least once.
+   */
+  idempotency_key: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
+    .optional(),
 });
 /** Validated (output) shape: defaults applied, deadline in ms. */
 export type CreateTaskBody = z.output<typeof CreateTaskBodySchema>;

@@ -13,21 +13,21 @@ import {
   appendChunk,
   cancelTask,
   completeTask,
-  createTask,
   getChunks,
   getTask,
   handoffTask,
   listTasks,
+  submitTask,
 } from "../services/tasks";
 import type { HubApp, RouteDeps } from "../types";
 import { handle } from "./define";
 
 /** Operator task API and the worker's per-task calls. */
 export function registerTaskRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
-  handle(app, createTaskRoute, authenticate, async (c, { body }) => ({
-    status: 201,
-    body: { task: await createTask(ctx, body, principalOf(c).subject) },
-  }));
+  handle(app, createTaskRoute, authenticate, async (c, { body }) => {
+    const { task, replayed } = await submitTask(ctx, body, principalOf(c).subject);
+    return { status: replayed ? 200 : 201, body: { task } };
+  });
 
   handle(app, listTasksRoute, authenticate, (_c, { query }) => ({
     status: 200,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   appendChunk as dbAppendChunk,
   getTask as dbGetTask,
@@ -9,6 +10,7 @@ import {
   insertCostRecord,
   insertDependentTask,
   insertTask,
+  insertTaskIdempotent,
   listChunks,
   loadTaskRelations,
   nextAssignedTask,
@@ -69,6 +71,25 @@ export function getTask(ctx: HubContext, id: string): Task {
  * is published before the job so `task_created` always precedes `task_assigned`.
  */
 export async function createTask(ctx: HubContext, input: CreateTaskBody, createdBy: string): Promise<Task> {
+  return (await submitTask(ctx, input, createdBy)).task;
+}
+
+/** SHA-256 of the validated request without its key: what "the same request" means for a retry. */
+function requestHash(input: CreateTaskBody): string {
+  const { idempotency_key: _key, ...rest } = input;
+  const canonical = JSON.stringify(rest, Object.keys(rest).sort());
+  return createHash("sha256").update(canonical).digest("hex");
+}
+
+/**
+ * `POST /api/tasks`. With `idempotency_key`, a repeat by the same caller returns the first task
+ * with `replayed: true` — no second row, no second `task_created`, no second dispatch.
+ */
+export async function submitTask(
+  ctx: HubContext,
+  input: CreateTaskBody,
+  createdBy: string,
+): Promise<{ task: Task; replayed: boolean }> {
   const now = ctx.now();
   if (input.deadline !== undefined && input.deadline <= now) {
     throw new ValidationError("deadline must be in the future", [
@@ -76,34 +97,45 @@ export async function createTask(ctx: HubContext, input: CreateTaskBody, created
     ]);
   }
   const db = ctx.database.db;
+  const insert = {
+    task: {
+      id: newId("task"),
+      title: input.title,
+      prompt: input.prompt,
+      requiredCapability: input.required_capability,
+      priority: input.priority,
+      deadline: input.deadline ?? null,
+      assignTo: input.assign_to ?? null,
+      maxAttempts: input.max_attempts,
+      createdBy,
+    },
+    dependsOn: input.depends_on,
+    now,
+  };
   // A parent that already failed or was cancelled is refused (409): the task could never run.
-  // The row and its audit entry commit together.
-  const row = db.transaction(
+  // The row, its idempotency key and its audit entry commit together; a replay writes nothing.
+  const { task: row, replayed } = db.transaction(
     (tx) => {
-      const inserted = insertDependentTask(tx, {
-        task: {
-          id: newId("task"),
-          title: input.title,
-          prompt: input.prompt,
-          requiredCapability: input.required_capability,
-          priority: input.priority,
-          deadline: input.deadline ?? null,
-          assignTo: input.assign_to ?? null,
-          maxAttempts: input.max_attempts,
-          createdBy,
-        },
-        dependsOn: input.depends_on,
-        now,
-      });
-      audit(tx, ctx, "task.create", inserted.id);
-      return inserted;
+      const result =
+        input.idempotency_key === undefined
+          ? { task: insertDependentTask(tx, insert), replayed: false }
+          : insertTaskIdempotent(tx, {
+              createdBy,
+              key: input.idempotency_key,
+              requestHash: requestHash(input),
+              insert,
+            });
+      if (!result.replayed) audit(tx, ctx, "task.create", result.task.id);
+      return result;
     },
     { behavior: "immediate" },
   );
+  if (replayed)
+    return { task: toApiTasks(db, [row])[0] ?? toApiTask(row, { dependsOn: input.depends_on }), replayed };
   const task = toApiTask(row, { dependsOn: input.depends_on });
   await emit(ctx, "task_created", { task });
   if (row.status === "queued") await ctx.queue.jobs.enqueue("dispatch.assign", { taskId: row.id });
-  return task;
+  return { task, replayed: false };
 }
 
 /** `GET /api/tasks`: newest first, keyset-paginated. */

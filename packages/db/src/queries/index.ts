@@ -12,6 +12,7 @@ export * from "./outages";
 export * from "./provenance";
 export * from "./shared-context";
 export * from "./sweepers";
+export * from "./task-idempotency";
 export * from "./tasks";
 export * from "./templates";
 export * from "./transition-task";

@@ -12,6 +12,7 @@ export * from "./messages";
 export * from "./peer-hubs";
 export * from "./provenance";
 export * from "./sweeper-runs";
+export * from "./task-idempotency";
 export * from "./task-templates";
 export * from "./tasks";
 export * from "./users";

@@ -111,11 +111,13 @@ export const createTaskRoute = defineRoute({
   summary: "Submit a task",
   description:
     "Stores the task (`queued`, or `waiting` while it has unmet dependencies) and wakes the dispatcher. " +
-    "A dependency on a task that ended without completing is refused with 409.",
+    "A dependency on a task that ended without completing is refused with 409. " +
+    "With `idempotency_key`, a repeat of the same request by the same caller answers 200 with the task " +
+    "created the first time (nothing new is stored or dispatched); the key reused for a different request is a 409.",
   tags: ["tasks"],
   body: CreateTaskBodySchema,
   bodyLimitBytes: TASK_BODY_LIMITS.create,
-  responses: { 201: TaskResponseSchema },
+  responses: { 201: TaskResponseSchema, 200: TaskResponseSchema },
   errors: [404, 409, 413, 415, 422, 429],
 });
 
