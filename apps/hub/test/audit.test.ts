@@ -63,13 +63,15 @@ describe("audit per domain action", () => {
     });
     const next = await t.call("GET", "/api/agents/w1/tasks/next", { token });
     expect(next.body.task.id).toBe(id);
+    const attempt = next.body.attempt as number;
     for (const content of ["a", "b"]) {
       expect(
-        (await t.call("POST", `/api/tasks/${id}/stream`, { token, body: { content } })).status,
+        (await t.call("POST", `/api/tasks/${id}/stream`, { token, body: { content, attempt } })).status,
       ).toBeLessThan(300);
     }
     expect(
-      (await t.call("PUT", `/api/tasks/${id}`, { token, body: { status: "done", output: "ab" } })).status,
+      (await t.call("PUT", `/api/tasks/${id}`, { token, body: { status: "done", output: "ab", attempt } }))
+        .status,
     ).toBe(200);
     // Of all that, only the operator's submission is an action.
     expect(rows(t).slice(before)).toEqual([{ action: "task.create", actor: "master", target: id }]);
@@ -256,13 +258,22 @@ describe("audit per domain action", () => {
       WHEN NEW.action IN ('task.cancel', 'user.disable')
       BEGIN SELECT RAISE(ABORT, 'forced audit failure'); END`);
     // The audit write fails: the cancellation it records is undone with it.
-    expect((await t.call("POST", `/api/tasks/${id}/cancel`, { token: MASTER, body: {} })).status).toBe(500);
+    expect(
+      (
+        await t.call("POST", `/api/tasks/${id}/cancel`, {
+          token: MASTER,
+          body: {},
+          expectInternalError: true,
+        })
+      ).status,
+    ).toBe(500);
     expect((await t.call("GET", `/api/tasks/${id}`, { token: MASTER })).body.task.status).toBe("queued");
     // Two actions in one request: the role change's row was written, then the disable's failed —
     // the transaction rolls back, taking the first row and both changes with it.
     const patched = await t.call("PATCH", `/api/users/${user}`, {
       token: MASTER,
       body: { role: "admin", disabled: true },
+      expectInternalError: true,
     });
     expect(patched.status).toBe(500);
     expect((await t.call("GET", `/api/users/${user}`, { token: MASTER })).body.user).toMatchObject({

@@ -122,7 +122,7 @@ function runOn(hub: Hub, id: string, agent: string, now: number) {
   const db = hub.ctx.database.db;
   upsertAgent(db, { id: agent, name: agent, capabilities: ["echo"], maxConcurrent: 8, now });
   transitionTask(db, { id, from: "queued", to: "assigned", set: { assignedTo: agent }, now });
-  transitionTask(db, { id, from: "assigned", to: "running", set: { attempts: 1 }, now });
+  transitionTask(db, { id, from: "assigned", to: "running", set: { attempts: 1, attempt: 1 }, now });
 }
 
 const TASK = { title: "t", prompt: "p", required_capability: "echo" };
@@ -137,8 +137,9 @@ describe("commit-then-cache", () => {
     const { hub, database, call } = await openHub(dbPath, clock, ntfy.url);
     const complete = (id: string, output: string) =>
       call("PUT", `/api/tasks/${id}`, {
-        body: { status: "done", output, usage: { input_tokens: 600, output_tokens: 600 } },
+        body: { status: "done", output, usage: { input_tokens: 600, output_tokens: 600 }, attempt: 1 },
         headers: { "x-m3shd-agent": "w1" },
+        expectInternalError: true,
       });
 
     // One committed result first, so the log is not empty.
@@ -147,7 +148,7 @@ describe("commit-then-cache", () => {
     expect(
       (
         await call("PUT", `/api/tasks/${first}`, {
-          body: { status: "done", output: "one" },
+          body: { status: "done", output: "one", attempt: 1 },
           headers: { "x-m3shd-agent": "w1" },
         })
       ).status,

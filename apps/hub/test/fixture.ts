@@ -20,7 +20,14 @@ export function client(hub: Hub) {
   return async function call(
     method: string,
     path: string,
-    options: { body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> } = {},
+    options: {
+      body?: unknown;
+      raw?: string;
+      token?: string | null;
+      headers?: Record<string, string>;
+      /** Fault-injection tests only: a forced 500 is expected (checked for the internal-error envelope). */
+      expectInternalError?: boolean;
+    } = {},
   ) {
     const headers: Record<string, string> = { ...options.headers };
     const token = options.token === undefined ? MASTER : options.token;
@@ -38,6 +45,13 @@ export function client(hub: Hub) {
       json = text ? JSON.parse(text) : null;
     } catch {
       json = text;
+    }
+    if (options.expectInternalError && res.status === 500) {
+      if ((json as { error?: { code?: string } } | null)?.error?.code !== "internal") {
+        throw new Error(`expected the internal-error envelope, got ${text}`);
+      }
+      // biome-ignore lint/suspicious/noExplicitAny: test responses are inspected structurally
+      return { status: res.status, body: json as any, headers: res.headers };
     }
     assertContract({
       method,

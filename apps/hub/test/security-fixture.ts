@@ -94,6 +94,11 @@ export interface CallOptions {
   headers?: Record<string, string>;
   /** Node server bindings, e.g. `{ incoming: { socket: { remoteAddress } } }` for a client IP. */
   env?: unknown;
+  /**
+   * Fault-injection tests only: a 500 is the expected answer (a forced failure inside a
+   * transaction), so it is checked for the error envelope instead of failing the contract.
+   */
+  expectInternalError?: boolean;
 }
 
 export interface CallResult {
@@ -145,6 +150,12 @@ export function caller(hub: Hub): Caller {
       json = text ? JSON.parse(text) : null;
     } catch {
       json = text;
+    }
+    if (options.expectInternalError && res.status === 500) {
+      if ((json as { error?: { code?: string } } | null)?.error?.code !== "internal") {
+        throw new Error(`expected the internal-error envelope, got ${text}`);
+      }
+      return { status: res.status, body: json, headers: res.headers, text };
     }
     assertContract({
       method,
