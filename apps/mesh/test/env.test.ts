@@ -91,11 +91,17 @@ async function childAfterParentFails(env: Record<string, string>) {
 
   // The hub: the assigned agent reports a final failure.
   const inHub = await pair();
-  transitionTask(db, { id: inHub.parent, from: "assigned", to: "running", set: { attempts: 1 }, now: NOW });
+  transitionTask(db, {
+    id: inHub.parent,
+    from: "assigned",
+    to: "running",
+    set: { attempts: 1, attempt: 1 },
+    now: NOW,
+  });
   const failed = await call(
     "PUT",
     `/api/tasks/${inHub.parent}`,
-    { status: "failed", error: "boom", retryable: false },
+    { status: "failed", error: "boom", retryable: false, attempt: 1 },
     "w1",
   );
   expect(failed.status).toBe(200);
