@@ -115,7 +115,7 @@ describe("retries against a real HTTP server", () => {
       }
       res
         .writeHead(200, { "content-type": "application/json" })
-        .end(JSON.stringify({ seq: 0, duplicate: true }));
+        .end(JSON.stringify({ attempt: 1, seq: 0, duplicate: true }));
     });
     const client = createClient({ baseUrl: server.url, retry: { baseDelayMs: 5 } });
     const post = await client.tasks
