@@ -68,7 +68,7 @@ describe("HubClient", () => {
     const task = await realTask();
     const hub = await scripted((req) => {
       if (req.url?.includes("/tasks/next")) return [200, { task, attempt: 3 }];
-      if (req.url?.endsWith("/stream")) return [200, { seq: 0, duplicate: false }];
+      if (req.url?.endsWith("/stream")) return [200, { attempt: 3, seq: 0, duplicate: false }];
       if (req.url?.endsWith("/handoff")) return [201, { task, continuation: task }];
       return [200, { task, replayed: false }];
     });

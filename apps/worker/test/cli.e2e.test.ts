@@ -18,8 +18,8 @@ describe("the m3shd-worker command", () => {
     });
     const { code } = await worker.exited;
     expect(code).toBe(2);
-    expect(worker.stderr()).toContain("hub: Invalid URL");
-    expect(worker.stderr()).toContain("id: Expected an agent id");
+    expect(worker.stderr()).toContain("--hub / M3SHD_HUB (hub): Invalid URL");
+    expect(worker.stderr()).toContain("--id / M3SHD_AGENT_ID (id): Expected an agent id");
     expect(worker.stderr()).toContain("provider.apiKey");
     expect(worker.stderr()).not.toContain(secret);
   });

@@ -54,7 +54,7 @@ describe("dispatcher sweeps survive a Redis FLUSHALL", () => {
 
     // Redis loses everything (BullMQ job schedulers, liveness, pub/sub bookkeeping) ...
     expect(await redisCall(redis.url, ["FLUSHALL"])).toBe("OK");
-    expect(await redisCall(redis.url, ["DBSIZE"])).toBe(0);
+    // No DBSIZE check: the live hub and worker may write a liveness key right after the flush.
     const flushedAt = Date.now();
     // ... and then the worker dies without a word.
     worker.child.kill("SIGKILL");
@@ -95,13 +95,15 @@ describe("dispatcher sweeps survive a Redis FLUSHALL", () => {
     const degraded = await until(
       async () => {
         const h = await health(t.url);
-        return h.status === 503 ? h : null;
+        // Sweeps that were mid-run when the dispatcher stopped finish a little later, so they turn
+        // overdue a little later: wait for all of them.
+        return h.status === 503 && h.body.sweepers.every((s) => s.overdue) ? h : null;
       },
       20_000,
       "overdue sweeps",
     );
     expect(degraded.body.status).toBe("degraded");
-    expect(degraded.body.sweepers.every((s) => s.overdue)).toBe(true);
+    expect(degraded.body.sweepers.filter((s) => !s.overdue)).toEqual([]);
     expect(t.mesh.dispatcher.health().status).toBe("degraded");
   }, 30_000);
 });
