@@ -260,8 +260,8 @@ describe("stdio: the built binary against a real hub and a real worker", () => {
     expect(result).toMatchObject({ state: "finished", task: { output: "streamed" } });
     // Every state change and chunk is reported in order; the in-memory tests pin the exact list.
     expect(progress[0]).toBe(`${task_id} is queued`);
-    expect(progress).toContain(`${task_id} is running`);
-    expect(progress.indexOf(`${task_id} is running`)).toBeGreaterThan(0);
+    // Progress is polled (250 ms): an instant echo job may pass through `running` between two
+    // polls, so only the first state is pinned here; the in-memory tests pin every state.
     await until(() => updates.includes(uri), 10_000, "resource update");
     const read = await client.readResource({ uri });
     const first = read.contents[0];
