@@ -1,23 +1,60 @@
-import type {
-  Agent,
-  ApprovalListResponse,
-  CostAnalytics,
-  MeshEvent,
-  MeshEventType,
-  Message,
-  ProvenanceResponse,
-  SummaryAnalytics,
-  Task,
-  TaskAnalytics,
-  TaskListResponse,
+import {
+  BadResponseError,
+  type CallOptions,
+  type ConnectionState as ClientConnectionState,
+  createClient,
+  type EventStream,
+  type FetchLike,
+  HubUnreachableError,
+  isHubError,
+} from "@m3shd/client";
+import {
+  type Agent,
+  type ApprovalListResponse,
+  type CostAnalytics,
+  cancelTaskRoute,
+  costAnalyticsRoute,
+  createTaskRoute,
+  decideApprovalRoute,
+  demoAgentsRoute,
+  demoApprovalsRoute,
+  demoTaskRoute,
+  demoTasksRoute,
+  dispatchTemplateRoute,
+  getTaskRoute,
+  listAgentsRoute,
+  listApprovalsRoute,
+  listChunksRoute,
+  listEscalationsRoute,
+  listMessagesRoute,
+  listTasksRoute,
+  listTemplatesRoute,
+  loginRoute,
+  logoutRoute,
+  type MeshEvent,
+  type MeshEventType,
+  type Message,
+  type ProvenanceResponse,
+  postMessageRoute,
+  type RouteDef,
+  type RouteRequest,
+  type RouteResult,
+  resolveEscalationRoute,
+  type SummaryAnalytics,
+  summaryAnalyticsRoute,
+  type Task,
+  type TaskAnalytics,
+  type TaskListResponse,
+  taskAnalyticsRoute,
+  taskProvenanceRoute,
 } from "@m3shd/protocol";
 
 /**
  * The dashboard's one door to the hub. Every view calls these functions and nothing else talks
- * to the network, so moving onto `@m3shd/client` (typed by the route descriptors) replaces this
- * file alone. Until that package is on main this is a thin fetch module of the same shape: same-
- * origin requests carrying the session cookie, the CSRF token on every write, and the error
- * envelope turned into an `ApiError`.
+ * to the network. It is a thin adapter over `@m3shd/client` (typed by the protocol's route
+ * descriptors): same-origin requests carrying the session cookie, the CSRF token on every write,
+ * answers checked against the route's response schema, and every client error turned into an
+ * `ApiError` the views already know.
  */
 
 /** An error answer from the hub (its `{ error: { code, message } }` envelope), or a network failure (status 0). */
@@ -40,59 +77,62 @@ export function csrfToken(): string | null {
   return null;
 }
 
-/** Base of every API path: `/api` for a logged-in operator, `/demo/api` for the public demo. */
-let apiBase = "/api";
+/** Demo mode: reads go to the `/demo/api/*` descriptors (`routes/demo.ts`), the rest answer 404. */
+let demo = false;
 export function useDemoApi(): void {
-  apiBase = "/demo/api";
+  demo = true;
 }
 /** The public demo: read-only, redacted, rate limited, no event stream. */
 export function isDemoApi(): boolean {
-  return apiBase === "/demo/api";
+  return demo;
 }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  if (method !== "GET") {
+/**
+ * The browser's fetch with the session cookie (same origin) and, on every write, the CSRF token
+ * the hub checks for cookie-authenticated requests.
+ */
+const browserFetch: FetchLike = (url, init) => {
+  const headers: Record<string, string> = { ...(init.headers as Record<string, string> | undefined) };
+  if (init.method && init.method !== "GET") {
     const csrf = csrfToken();
     if (csrf) headers["x-csrf-token"] = csrf;
   }
-  let res: Response;
-  try {
-    res = await fetch(apiBase + path, {
-      method,
-      headers,
-      credentials: "same-origin",
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-  } catch (err) {
-    throw new ApiError(0, "network", err instanceof Error ? err.message : "network error");
+  return fetch(url, { ...init, headers, credentials: "same-origin" });
+};
+
+// No retry of a 429: the demo's budget is 30 requests a minute and the views say so at once.
+const client = createClient({ baseUrl: "", fetch: browserFetch, retry: { statuses: [503] } });
+
+/** A client error as the views know it; a 401 outside `auth.*` sends the operator back to login. */
+function toApiError(route: RouteDef, err: unknown): unknown {
+  if (isHubError(err) || err instanceof BadResponseError) {
+    if (err.status === 401 && !route.id.startsWith("auth.")) dispatchEvent(new Event("m3shd:unauthorized"));
+    return new ApiError(err.status, err.code, err.message);
   }
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
-  let parsed: unknown = null;
-  try {
-    parsed = text ? JSON.parse(text) : null;
-  } catch {
-    parsed = null;
+  if (err instanceof HubUnreachableError) {
+    return new ApiError(0, "network", err.message);
   }
-  if (res.status === 401 && !path.startsWith("/auth/")) {
-    // The session expired or was revoked: the app shows the login form again.
-    dispatchEvent(new Event("m3shd:unauthorized"));
-  }
-  if (!res.ok) {
-    const env = (parsed as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(res.status, env?.code ?? "http_error", env?.message ?? `HTTP ${res.status}`);
-  }
-  return parsed as T;
+  return err;
 }
 
-function qs(params: Record<string, string | number | undefined | null>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params))
-    if (v !== undefined && v !== null && v !== "") q.set(k, String(v));
-  const s = q.toString();
-  return s ? `?${s}` : "";
+/** The body of a route's 2xx answers (each status's body, as a union). */
+type BodyOf<D extends RouteDef> = RouteResult<D> extends { body: infer B } ? B : never;
+
+async function call<D extends RouteDef>(
+  route: D,
+  args: RouteRequest<D> & CallOptions = {} as RouteRequest<D> & CallOptions,
+): Promise<BodyOf<D>> {
+  try {
+    const res = await client.request(route, ...([args] as [RouteRequest<D> & CallOptions]));
+    return res.body as BodyOf<D>;
+  } catch (err) {
+    throw toApiError(route, err);
+  }
+}
+
+/** What the demo does not serve: the same 404 its hub would answer. */
+function notInDemo(): Promise<never> {
+  return Promise.reject(new ApiError(404, "not_found", "not available in the demo"));
 }
 
 export interface LoginResult {
@@ -129,41 +169,68 @@ export interface TaskFilters {
   limit?: number | undefined;
 }
 
+/** Drops empty filters (a select left on "all" sends nothing). */
+function clean<T extends Record<string, unknown>>(q: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null && v !== "") out[k] = v;
+  return out as T;
+}
+
+type Q<D extends RouteDef> = RouteRequest<D> extends { query?: infer X } ? NonNullable<X> : never;
+
 export const api = {
   login: (username: string, password: string) =>
-    call<LoginResult>("POST", "/auth/login", { username, password }),
-  logout: () => call<void>("POST", "/auth/logout"),
-  agents: () => call<{ agents: Agent[] }>("GET", "/agents"),
-  tasks: (f: TaskFilters) => call<TaskListResponse>("GET", `/tasks${qs({ limit: 20, ...f })}`),
-  task: (id: string) => call<{ task: Task }>("GET", `/tasks/${encodeURIComponent(id)}`),
-  chunks: (id: string, after = -1) =>
-    call<{ chunks: { seq: number; content: string }[] }>(
-      "GET",
-      `/tasks/${encodeURIComponent(id)}/chunks${qs({ after })}`,
-    ),
-  createTask: (body: Record<string, unknown>) => call<{ task: Task }>("POST", "/tasks", body),
-  cancelTask: (id: string, reason: string) =>
-    call<{ task: Task }>("POST", `/tasks/${encodeURIComponent(id)}/cancel`, { reason }),
-  provenance: (id: string) => call<ProvenanceResponse>("GET", `/tasks/${encodeURIComponent(id)}/provenance`),
-  templates: () => call<{ templates: Template[] }>("GET", "/templates"),
-  dispatchTemplate: (id: string, variables: Record<string, string>) =>
-    call<{ task: Task }>("POST", `/templates/${encodeURIComponent(id)}/dispatch`, { variables }),
-  approvals: (status?: string) => call<ApprovalListResponse>("GET", `/approvals${qs({ status, limit: 50 })}`),
-  decideApproval: (id: string, decision: "approved" | "rejected") =>
-    call<unknown>("PUT", `/approvals/${encodeURIComponent(id)}`, { decision }),
+    call(loginRoute, { body: { username, password } }) as Promise<LoginResult>,
+  logout: async (): Promise<void> => {
+    await call(logoutRoute);
+  },
+  agents: (): Promise<{ agents: Agent[] }> => (demo ? call(demoAgentsRoute) : call(listAgentsRoute)),
+  tasks: (f: TaskFilters): Promise<TaskListResponse> => {
+    const query = clean({ limit: 20, ...f }) as Q<typeof listTasksRoute>;
+    return demo ? call(demoTasksRoute, { query }) : call(listTasksRoute, { query });
+  },
+  task: (id: string): Promise<{ task: Task }> =>
+    demo ? call(demoTaskRoute, { params: { id } }) : call(getTaskRoute, { params: { id } }),
+  chunks: (id: string, after = -1): Promise<{ chunks: { seq: number; content: string }[] }> =>
+    demo ? notInDemo() : call(listChunksRoute, { params: { id }, query: { after: String(after) } }),
+  createTask: (body: Record<string, unknown>): Promise<{ task: Task }> =>
+    call(createTaskRoute, { body: body as RouteRequest<typeof createTaskRoute>["body"] }),
+  cancelTask: (id: string, reason: string): Promise<{ task: Task }> =>
+    call(cancelTaskRoute, { params: { id }, body: { reason } }),
+  provenance: (id: string): Promise<ProvenanceResponse> =>
+    demo ? notInDemo() : call(taskProvenanceRoute, { params: { id } }),
+  templates: () => (demo ? notInDemo() : call(listTemplatesRoute)) as Promise<{ templates: Template[] }>,
+  dispatchTemplate: (id: string, variables: Record<string, string>): Promise<{ task: Task }> =>
+    call(dispatchTemplateRoute, { params: { id }, body: { variables } }),
+  approvals: (status?: string): Promise<ApprovalListResponse> =>
+    demo
+      ? call(demoApprovalsRoute)
+      : call(listApprovalsRoute, { query: clean({ status, limit: 50 }) as Q<typeof listApprovalsRoute> }),
+  decideApproval: (id: string, decision: "approved" | "rejected"): Promise<unknown> =>
+    call(decideApprovalRoute, { params: { id }, body: { decision } }),
   escalations: (status?: string) =>
-    call<{ escalations: Escalation[] }>("GET", `/escalations${qs({ status, limit: 50 })}`),
-  resolveEscalation: (id: string) =>
-    call<unknown>("PUT", `/escalations/${encodeURIComponent(id)}`, { status: "resolved" }),
-  messages: (channel?: string) =>
-    call<{ messages: Message[] }>("GET", `/messages${qs({ channel, limit: 100 })}`),
-  postMessage: (channel: string, content: string) => call<unknown>("POST", "/messages", { channel, content }),
-  analyticsSummary: (days = 7) => call<SummaryAnalytics>("GET", `/admin/analytics/summary${qs({ days })}`),
-  analyticsTasks: (days = 7) => call<TaskAnalytics>("GET", `/admin/analytics/tasks${qs({ days })}`),
-  analyticsCosts: (days = 7) => call<CostAnalytics>("GET", `/admin/analytics/costs${qs({ days })}`),
+    (demo
+      ? notInDemo()
+      : call(listEscalationsRoute, {
+          query: clean({ status, limit: 50 }) as Q<typeof listEscalationsRoute>,
+        })) as Promise<{ escalations: Escalation[] }>,
+  resolveEscalation: (id: string): Promise<unknown> =>
+    call(resolveEscalationRoute, { params: { id }, body: { status: "resolved" } }),
+  messages: (channel?: string): Promise<{ messages: Message[] }> =>
+    demo
+      ? notInDemo()
+      : call(listMessagesRoute, { query: clean({ channel, limit: 100 }) as Q<typeof listMessagesRoute> }),
+  postMessage: (channel: string, content: string): Promise<unknown> =>
+    call(postMessageRoute, { body: { channel, content } as RouteRequest<typeof postMessageRoute>["body"] }),
+  analyticsSummary: (days = 7): Promise<SummaryAnalytics> =>
+    demo ? notInDemo() : call(summaryAnalyticsRoute, { query: { days } }),
+  analyticsTasks: (days = 7): Promise<TaskAnalytics> =>
+    demo ? notInDemo() : call(taskAnalyticsRoute, { query: { days } }),
+  analyticsCosts: (days = 7): Promise<CostAnalytics> =>
+    demo ? notInDemo() : call(costAnalyticsRoute, { query: { days } }),
 };
 
-export type ConnectionState = "connecting" | "open" | "reconnecting" | "polling" | "closed";
+export type ConnectionState = ClientConnectionState | "polling";
 
 export interface EventSubscription {
   readonly lastEventId: string | undefined;
@@ -174,9 +241,10 @@ export interface EventSubscription {
 }
 
 /**
- * Subscribes to `GET /api/stream` and resumes with `Last-Event-ID` after any drop (backoff 0.5–
- * 15 s). When streaming is blocked (a proxy that buffers, a non-stream answer three times in a
- * row), it falls back to `onPoll` every `pollMs` and says so through `onState`.
+ * Subscribes to `GET /api/stream` through the client's `events()`, which resumes with
+ * `Last-Event-ID` after any drop (backoff 1–15 s). When streaming is blocked (a proxy that
+ * buffers, a non-stream answer, three failed connects in a row) it falls back to `onPoll` every
+ * `pollMs` and says so through `onState`, while it keeps trying to stream again.
  */
 export function subscribeEvents(options: {
   types?: readonly MeshEventType[];
@@ -189,9 +257,11 @@ export function subscribeEvents(options: {
   let lastEventId: string | undefined;
   let reconnects = 0;
   let closed = false;
-  let controller: AbortController | null = null;
   let failures = 0;
   let pollTimer: ReturnType<typeof setInterval> | null = null;
+  let stream: EventStream<MeshEvent> | null = null;
+  /** Aborts the current connection only: the subscription sees a drop and resumes. */
+  let dropper: AbortController | null = null;
 
   const startPolling = () => {
     options.onState("polling");
@@ -199,64 +269,83 @@ export function subscribeEvents(options: {
     pollTimer = setInterval(() => options.onPoll?.(), options.pollMs ?? 5000);
     options.onPoll();
   };
+  const stopPolling = () => {
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
+  };
+  const failed = () => {
+    failures++;
+    if (failures >= 3) startPolling();
+    else options.onState("reconnecting");
+  };
 
-  const connect = async () => {
-    while (!closed) {
-      controller = new AbortController();
-      const headers: Record<string, string> = { accept: "text/event-stream" };
-      if (lastEventId) headers["last-event-id"] = lastEventId;
-      const query = options.types?.length ? `?types=${options.types.join(",")}` : "";
-      try {
-        options.onState(reconnects === 0 && failures === 0 ? "connecting" : "reconnecting");
-        const res = await fetch(`${apiBase}/stream${query}`, {
-          headers,
-          credentials: "same-origin",
-          signal: controller.signal,
-        });
-        if (res.status === 401 || res.status === 403) {
-          if (res.status === 401) dispatchEvent(new Event("m3shd:unauthorized"));
+  const streamFetch: FetchLike = (url, init) => {
+    dropper = new AbortController();
+    const signal = init.signal ? AbortSignal.any([init.signal, dropper.signal]) : dropper.signal;
+    return browserFetch(url, { ...init, signal });
+  };
+  const streamClient = createClient({ baseUrl: "", fetch: streamFetch });
+
+  const connect = () => {
+    if (closed) return;
+    const current = streamClient.events({
+      types: options.types,
+      lastEventId,
+      reconnect: { baseDelayMs: 1000, maxDelayMs: 15_000 },
+      onEvent: (event) => {
+        lastEventId = current.lastEventId;
+        options.onEvent(event);
+      },
+      onGap: () => options.onGap?.(),
+      onError: () => {
+        if (!closed) failed();
+      },
+      onStateChange: (state) => {
+        if (closed) return;
+        if (state === "open") {
+          failures = 0;
+          stopPolling();
+          options.onState("open");
+        } else if (state === "connecting") {
+          reconnects++;
+          if (failures < 3) options.onState("reconnecting");
+        }
+      },
+    });
+    stream = current;
+    current.done.then(
+      () => {
+        if (closed) options.onState("closed");
+      },
+      (err: unknown) => {
+        if (closed) return;
+        const status = isHubError(err) ? err.status : 0;
+        if (status === 401 || status === 403) {
+          if (status === 401) dispatchEvent(new Event("m3shd:unauthorized"));
+          closed = true;
           options.onState("closed");
           return;
         }
-        if (!res.ok || !res.body || !(res.headers.get("content-type") ?? "").includes("text/event-stream")) {
-          throw new Error(`stream answered ${res.status}`);
-        }
-        failures = 0;
-        if (pollTimer) {
-          clearInterval(pollTimer);
-          pollTimer = null;
-        }
-        options.onState("open");
-        await readFrames(res.body, (frame) => {
-          if (frame.comment === "gap") options.onGap?.();
-          if (!frame.data) return;
-          try {
-            const event = JSON.parse(frame.data) as MeshEvent;
-            if (frame.id) lastEventId = frame.id;
-            options.onEvent(event);
-          } catch {
-            // A frame that is not JSON is skipped; the next one carries on.
-          }
-        });
-      } catch {
-        // Network drop, abort by `drop()`, or a non-stream answer: resume below.
-      }
-      if (closed) break;
-      failures++;
-      reconnects++;
-      if (failures >= 3) startPolling();
-      else options.onState("reconnecting");
-      // 1 s, 2 s, 4 s … 15 s: a hub that restarts is not hammered by every open dashboard.
-      const delay = Math.min(15_000, 1000 * 2 ** Math.max(0, failures - 1));
-      await new Promise((r) => setTimeout(r, delay));
-    }
-    options.onState("closed");
+        // A non-stream answer (a buffering proxy, an HTML error page): poll, and try again later.
+        lastEventId = current.lastEventId ?? lastEventId;
+        failed();
+        const delay = Math.min(15_000, 1000 * 2 ** Math.max(0, failures - 1));
+        setTimeout(() => {
+          if (closed) return;
+          reconnects++;
+          connect();
+        }, delay);
+      },
+    );
   };
   // The demo has no event stream (and a 30 requests/min budget): re-read state every 15 s.
   if (isDemoApi()) {
     options.pollMs = 15_000;
     startPolling();
-  } else void connect();
+  } else {
+    options.onState("connecting");
+    connect();
+  }
   return {
     get lastEventId() {
       return lastEventId;
@@ -265,48 +354,13 @@ export function subscribeEvents(options: {
       return reconnects;
     },
     drop() {
-      controller?.abort();
+      dropper?.abort(new Error("dropped"));
     },
     close() {
       closed = true;
-      controller?.abort();
-      if (pollTimer) clearInterval(pollTimer);
+      stopPolling();
+      stream?.close();
+      options.onState("closed");
     },
   };
-}
-
-interface Frame {
-  id?: string;
-  event?: string;
-  data?: string;
-  comment?: string;
-}
-
-/** Minimal `text/event-stream` reader (LF or CRLF line ends, multi-line data). */
-async function readFrames(body: ReadableStream<Uint8Array>, onFrame: (f: Frame) => void): Promise<void> {
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
-    let idx = buffer.indexOf("\n\n");
-    while (idx >= 0) {
-      const raw = buffer.slice(0, idx);
-      buffer = buffer.slice(idx + 2);
-      const frame: Frame = {};
-      for (const line of raw.split("\n")) {
-        if (line.startsWith(":")) frame.comment = line.slice(1).trim();
-        else if (line.startsWith("id:")) frame.id = line.slice(3).trim();
-        else if (line.startsWith("event:")) frame.event = line.slice(6).trim();
-        else if (line.startsWith("data:")) {
-          const v = line.slice(5).replace(/^ /, "");
-          frame.data = frame.data === undefined ? v : `${frame.data}\n${v}`;
-        }
-      }
-      onFrame(frame);
-      idx = buffer.indexOf("\n\n");
-    }
-  }
 }
