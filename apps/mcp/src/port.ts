@@ -18,7 +18,6 @@ import type {
   Template,
   WhoAmIResponse,
 } from "@m3shd/protocol";
-import { z } from "zod";
 
 /*
  * The one seam between the MCP server and the hub. Every tool, resource, progress loop and the
@@ -30,32 +29,21 @@ import { z } from "zod";
  * `code`, such as the client's typed errors) for an answer the hub refused.
  */
 
-/** One memory as the memory service answers it (mirrors apps/memory/src/schemas.ts). */
-export const MemoryEntrySchema = z.object({
-  id: z.string(),
-  agent_id: z.string(),
-  key: z.string(),
-  value: z.string(),
-  tags: z.array(z.string()),
-  confidence: z.number(),
-  source_task_id: z.string().nullable(),
-  created_at: z.int(),
-  updated_at: z.int(),
-});
-export type MemoryEntry = z.infer<typeof MemoryEntrySchema>;
+import type {
+  MemoryEntryWire,
+  SearchMemoryResponse as MemorySearchResult,
+  StoreMemoryResponse as StoreMemoryResult,
+} from "@m3shd/protocol";
 
-export const MemorySearchResultSchema = z.object({
-  results: z.array(z.object({ entry: MemoryEntrySchema, score: z.number() })),
-  terms: z.int(),
-  strategy: z.enum(["bm25", "bm25_bounded", "none"]),
-});
-export type MemorySearchResult = z.infer<typeof MemorySearchResultSchema>;
-
-export const StoreMemoryResultSchema = z.object({
-  entry: MemoryEntrySchema,
-  status: z.enum(["created", "updated", "unchanged"]),
-});
-export type StoreMemoryResult = z.infer<typeof StoreMemoryResultSchema>;
+export type MemoryEntry = MemoryEntryWire;
+// The memory wire schemas are the protocol's (the memory service and the hub's proxy answer them);
+// the names here are the ones the tools use.
+export {
+  MemoryEntrySchema,
+  SearchMemoryResponseSchema as MemorySearchResultSchema,
+  StoreMemoryResponseSchema as StoreMemoryResultSchema,
+} from "@m3shd/protocol";
+export type { MemorySearchResult, StoreMemoryResult };
 
 export interface ListTasksInput {
   status?: TaskStatus;
