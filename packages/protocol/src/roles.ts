@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { PERMISSIONS, type Permission } from "./enums";
+import { PERMISSIONS, type Permission, type UserRole } from "./enums";
 
 const WORKER = [
   "tasks:read",
@@ -45,3 +45,24 @@ export type RolePreset = z.infer<typeof RolePresetSchema>;
 export function permissionsForRole(role: RolePreset): readonly Permission[] {
   return ROLE_PRESETS[role];
 }
+
+/**
+ * What each dashboard user role may do. Users are people at the dashboard, not workers: no role
+ * streams task output or acts for an agent (`tasks:stream`, `agents:write` belong to agent
+ * tokens), and only `admin` manages users, tokens, plugins, webhooks and federation.
+ */
+export const USER_ROLE_PERMISSIONS: Readonly<Record<UserRole, readonly Permission[]>> = {
+  admin: PERMISSIONS,
+  user: [
+    "tasks:read",
+    "tasks:write",
+    "agents:read",
+    "messages:read",
+    "messages:write",
+    "memory:read",
+    "memory:write",
+    "admin:analytics",
+    "voice:dispatch",
+  ],
+  viewer: ["tasks:read", "agents:read", "messages:read", "memory:read"],
+};

@@ -4,31 +4,12 @@ import {
   type Permission,
   ROLE_PRESETS,
   type RolePreset,
-  type UserRole,
+  USER_ROLE_PERMISSIONS,
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
 import type { Principal } from "../middleware/auth";
 
-/**
- * What each dashboard user role may do. Users are people at the dashboard, not workers: no role
- * streams task output or acts for an agent (`tasks:stream`, `agents:write` belong to agent
- * tokens), and only `admin` manages users, tokens, plugins, webhooks and federation.
- */
-export const USER_ROLE_PERMISSIONS: Readonly<Record<UserRole, readonly Permission[]>> = {
-  admin: PERMISSIONS,
-  user: [
-    "tasks:read",
-    "tasks:write",
-    "agents:read",
-    "messages:read",
-    "messages:write",
-    "memory:read",
-    "memory:write",
-    "admin:analytics",
-    "voice:dispatch",
-  ],
-  viewer: ["tasks:read", "agents:read", "messages:read", "memory:read"],
-};
+export { USER_ROLE_PERMISSIONS };
 
 /**
  * The permission set a token or key is minted with: a role preset, explicit permissions, or both
