@@ -69,4 +69,19 @@ describe("runDispatchPass", () => {
     expect((await runDispatchPass(ctx)).assigned).toBe(1);
     expect(getTask(db, task.id)?.assignedTo).toBe("hot");
   });
+
+  test("offers nothing to an agent whose long-poll was lost until it polls again", async ({ ctx }) => {
+    const db = ctx.database.db;
+    upsertAgent(db, { id: "cut", name: "cut", capabilities: ["echo"], maxConcurrent: 2, now: T0 });
+    upsertAgent(db, { id: "fine", name: "fine", capabilities: ["echo"], maxConcurrent: 1, now: T0 });
+    updateAgent(db, { id: "cut", set: { pollLostAt: T0 }, now: T0 });
+    updateAgent(db, { id: "fine", set: { draining: true }, now: T0 });
+    const task = addTask(ctx, "echo");
+    expect((await runDispatchPass(ctx)).assigned).toBe(0);
+    expect(getTask(db, task.id)?.status).toBe("queued");
+    // The hub clears the mark when the agent's next poll opens.
+    updateAgent(db, { id: "cut", set: { pollLostAt: null }, now: T0 });
+    expect((await runDispatchPass(ctx)).assigned).toBe(1);
+    expect(getTask(db, task.id)?.assignedTo).toBe("cut");
+  });
 });

@@ -37,7 +37,11 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
   const now = ctx.now();
   const rows = listAgents(db, { status: ["online", "busy"] });
   const seen = rows.length > 0 ? await ctx.queue.liveness.all() : new Map<string, number>();
-  const live = rows.filter((a) => (seen.get(a.id) ?? a.lastSeenAt ?? 0) >= now - ctx.config.offlineAfterMs);
+  // Live: heard from within the offline timeout, and not known to have lost its long-poll (a
+  // worker killed mid-poll, or cut off, is offered nothing until it polls again).
+  const live = rows.filter(
+    (a) => a.pollLostAt === null && (seen.get(a.id) ?? a.lastSeenAt ?? 0) >= now - ctx.config.offlineAfterMs,
+  );
   const active = countActiveTasksByAgent(
     db,
     live.map((a) => a.id),

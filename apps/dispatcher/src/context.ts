@@ -19,13 +19,19 @@ export interface DispatcherConfig extends LifecycleSettings {
   offlineAfterMs: number;
   /** A task assigned/running this long is a zombie: requeued, or failed after max attempts (10 min). */
   zombieAfterMs: number;
-  /** Sweep intervals; `approvals` (expiry of pending approvals) defaults to 5 s. */
+  /** A task assigned this long and not picked up by its agent goes back to the queue (10 s). */
+  pickupTimeoutMs: number;
+  /**
+   * Sweep intervals; `approvals` (expiry of pending approvals) defaults to 5 s, `pickups` to a
+   * fifth of the pickup timeout (at least 250 ms).
+   */
   sweepEveryMs: {
     heartbeats: number;
     zombies: number;
     deadlines: number;
     reconcile: number;
     approvals?: number;
+    pickups?: number;
   };
 }
 
@@ -36,6 +42,7 @@ export const DEFAULT_DISPATCHER_CONFIG: DispatcherConfig = {
   concurrency: 32,
   offlineAfterMs: 90_000,
   zombieAfterMs: 10 * 60_000,
+  pickupTimeoutMs: 10_000,
   sweepEveryMs: {
     heartbeats: 5_000,
     zombies: 30_000,

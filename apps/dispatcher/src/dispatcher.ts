@@ -3,7 +3,7 @@ import type { SweeperStatus, SweepKind } from "@m3shd/protocol";
 import { type PassResult, runDispatchPass } from "./assign";
 import type { DispatcherContext } from "./context";
 import { startSweepSchedule } from "./sweep-schedule";
-import { sweepDeadlines, sweepHeartbeats, sweepZombies } from "./sweepers";
+import { sweepDeadlines, sweepHeartbeats, sweepPickups, sweepZombies } from "./sweepers";
 import { sweepApprovals } from "./workflows";
 
 /** Events after which capacity may have appeared: each triggers a dispatch pass. */
@@ -95,6 +95,9 @@ export function createDispatcher(ctx: DispatcherContext): Dispatcher {
         break;
       case "approvals":
         await sweepApprovals(ctx);
+        break;
+      case "pickups":
+        await sweepPickups(ctx);
         break;
     }
   }

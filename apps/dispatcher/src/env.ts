@@ -23,6 +23,8 @@ export const DispatcherEnvSchema = z.object({
   M3SHD_OFFLINE_AFTER_MS: z.coerce.number().int().min(1000).default(90_000),
   /** Task assigned/running this long → requeued (or failed after max attempts). */
   M3SHD_ZOMBIE_AFTER_MS: z.coerce.number().int().min(1000).default(600_000),
+  /** Task assigned and not picked up this long → requeued (its agent died or lost its link). */
+  M3SHD_PICKUP_TIMEOUT_MS: z.coerce.number().int().min(1000).default(10_000),
   /** UCB exploration weight. */
   M3SHD_UCB_EXPLORATION: z.coerce.number().min(0).max(10).default(0.5),
 });
@@ -40,6 +42,7 @@ export function dispatcherConfigFromEnv(env: DispatcherEnv): DispatcherConfig {
     ...lifecycleSettingsFromEnv(env),
     offlineAfterMs: env.M3SHD_OFFLINE_AFTER_MS,
     zombieAfterMs: env.M3SHD_ZOMBIE_AFTER_MS,
+    pickupTimeoutMs: env.M3SHD_PICKUP_TIMEOUT_MS,
     selection: { exploration: env.M3SHD_UCB_EXPLORATION, breakerCooldownMs: env.M3SHD_BREAKER_COOLDOWN_MS },
   };
 }

@@ -13,6 +13,7 @@ export function sweepIntervals(ctx: DispatcherContext): Record<SweepKind, number
     deadlines: every.deadlines,
     reconcile: every.reconcile,
     approvals: every.approvals ?? 5_000,
+    pickups: every.pickups ?? Math.max(250, Math.floor(ctx.config.pickupTimeoutMs / 5)),
   };
 }
 

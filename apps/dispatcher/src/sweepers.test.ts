@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { getTask, insertTask, openDatabase, transitionTask, upsertAgent } from "@m3shd/db";
+import { getAgent, getTask, insertTask, openDatabase, transitionTask, upsertAgent } from "@m3shd/db";
 import { type MeshEvent, newId } from "@m3shd/protocol";
 import { createQueueRuntime } from "@m3shd/queue";
 import { pino } from "pino";
 import { test as base, describe, expect } from "vitest";
 import { DEFAULT_DISPATCHER_CONFIG, type DispatcherContext } from "./context";
-import { sweepDeadlines, sweepHeartbeats, sweepZombies, urgencyFor } from "./sweepers";
+import { sweepDeadlines, sweepHeartbeats, sweepPickups, sweepZombies, urgencyFor } from "./sweepers";
 
 const T0 = Date.UTC(2026, 10, 25, 9, 0, 0);
 const test = base.extend<{ ctx: DispatcherContext & { clock: { now: number }; events: MeshEvent[] } }>({
@@ -73,6 +73,33 @@ describe("sweepers", () => {
     expect(changes).toEqual(["medium", "high", "critical"]);
   });
 
+  test("a task not picked up within the pickup timeout is requeued at no attempt's cost", async ({ ctx }) => {
+    const db = ctx.database.db;
+    upsertAgent(db, { id: "slow", name: "slow", capabilities: ["code"], maxConcurrent: 2, now: T0 });
+    const unclaimed = addTask(ctx);
+    const started = addTask(ctx);
+    for (const t of [unclaimed, started])
+      transitionTask(db, { id: t.id, from: "queued", to: "assigned", set: { assignedTo: "slow" }, now: T0 });
+    transitionTask(db, {
+      id: started.id,
+      from: "assigned",
+      to: "running",
+      set: { attempts: 1, attempt: 1 },
+      now: T0,
+    });
+    ctx.clock.now = T0 + ctx.config.pickupTimeoutMs; // not past it yet
+    expect(await sweepPickups(ctx)).toEqual([]);
+    ctx.clock.now = T0 + ctx.config.pickupTimeoutMs + 1;
+    expect(await sweepPickups(ctx)).toEqual([unclaimed.id]);
+    expect(getTask(db, unclaimed.id)).toMatchObject({ status: "queued", attempts: 0, assignedTo: null });
+    // A running task is the zombie sweep's business, not this one's.
+    expect(getTask(db, started.id)).toMatchObject({ status: "running", assignedTo: "slow" });
+    const requeued = ctx.events.find((e) => e.type === "task_requeued");
+    expect(requeued?.data).toMatchObject({ task_id: unclaimed.id, reason: "pickup_timeout", attempts: 0 });
+    // It is not polling: no more work for it until it polls again.
+    expect(getAgent(db, "slow")?.pollLostAt).toBe(T0 + ctx.config.pickupTimeoutMs + 1);
+  });
+
   test("an agent silent past the timeout goes offline and its tasks are requeued", async ({ ctx }) => {
     const db = ctx.database.db;
     upsertAgent(db, { id: "gone", name: "gone", capabilities: ["code"], maxConcurrent: 2, now: T0 });
@@ -99,7 +126,8 @@ describe("sweepers", () => {
     ctx.clock.now = T0 + 31_000;
     expect(await sweepHeartbeats(ctx)).toEqual(["gone"]);
     expect(getTask(db, running.id)).toMatchObject({ status: "queued", attempts: 1, assignedTo: null });
-    expect(getTask(db, assigned.id)).toMatchObject({ status: "queued", attempts: 1 });
+    // Never picked up: it goes back at no attempt's cost (attempts count pickups only).
+    expect(getTask(db, assigned.id)).toMatchObject({ status: "queued", attempts: 0 });
     const offline = ctx.events.find((e) => e.type === "agent_offline");
     if (offline?.type !== "agent_offline") throw new Error("no agent_offline event");
     expect([...offline.data.requeued_task_ids].sort()).toEqual([running.id, assigned.id].sort());

@@ -1,78 +1,21 @@
 import {
-  IllegalTransitionError,
   listAgents,
-  type Settlement,
+  listUnclaimedTasks,
+  markPollLost,
   schema,
   setAgentStatus,
   type Task as TaskRow,
-  transitionTask,
 } from "@m3shd/db";
-import { announceRequeue, enqueueAlerts, publishSettlement, settle } from "@m3shd/lifecycle";
-import { PRIORITY_MAX, type RequeueReason, taskFailedAlert, URGENCIES, type Urgency } from "@m3shd/protocol";
+import { reclaimHeldTasks, reclaimTask as reclaimLifecycleTask } from "@m3shd/lifecycle";
+import { PRIORITY_MAX, type RequeueReason, URGENCIES, type Urgency } from "@m3shd/protocol";
 import { and, inArray, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { DispatcherContext } from "./context";
 import { emit } from "./events";
 import { onAgentDown } from "./workflows";
 
-/**
- * Takes a task back from its agent: `assigned`/`running` → `queued`, or → `failed` when its
- * attempts are used up. An `assigned` task that never started still costs an attempt, so a task
- * that keeps landing on dying agents cannot loop forever. Returns whether it was requeued.
- */
-export async function reclaimTask(
-  ctx: DispatcherContext,
-  task: TaskRow,
-  reason: RequeueReason,
-): Promise<boolean> {
-  const now = ctx.now();
-  const attempts = task.status === "assigned" ? task.attempts + 1 : task.attempts;
-  const exhausted = attempts >= task.maxAttempts;
-  let settlement: Settlement | null;
-  try {
-    settlement = ctx.database.db.transaction(
-      (tx) => {
-        transitionTask(tx, {
-          id: task.id,
-          from: task.status,
-          to: exhausted ? "failed" : "queued",
-          set: {
-            attempts,
-            ...(exhausted ? { error: `${reason}: no attempts left (${attempts}/${task.maxAttempts})` } : {}),
-          },
-          now,
-        });
-        // Failed for good: its dependents are settled (fail-fast) in the same transaction.
-        return exhausted ? settle(tx, ctx.config, { parentId: task.id, outcome: "failed", now }) : null;
-      },
-      { behavior: "immediate" },
-    );
-  } catch (err) {
-    if (err instanceof IllegalTransitionError) return false; // it moved on meanwhile (completed, cancelled)
-    throw err;
-  }
-  if (exhausted) {
-    await emit(ctx, "task_failed", {
-      task_id: task.id,
-      agent_id: task.assignedTo,
-      error: `${reason}: no attempts left`,
-      attempts,
-      max_attempts: task.maxAttempts,
-      final: true,
-    });
-    await publishSettlement(ctx, settlement, task.id);
-    await enqueueAlerts(ctx, [
-      taskFailedAlert({
-        taskId: task.id,
-        title: task.title,
-        agentId: task.assignedTo,
-        error: `${reason}: no attempts left`,
-        attempts: Math.max(attempts, 1),
-      }),
-    ]);
-    return false;
-  }
-  await announceRequeue(ctx, { taskId: task.id, reason, previousAgentId: task.assignedTo, attempts });
-  return true;
+/** Takes a task back from its agent: the lifecycle module's reclaim, under this dispatcher's settings. */
+export function reclaimTask(ctx: DispatcherContext, task: TaskRow, reason: RequeueReason): Promise<boolean> {
+  return reclaimLifecycleTask(ctx, ctx.config, task, reason);
 }
 
 /**
@@ -90,18 +33,7 @@ export async function sweepHeartbeats(ctx: DispatcherContext, since = 0): Promis
     if (last >= now - ctx.config.offlineAfterMs) continue;
     const { changed } = setAgentStatus(db, { id: agent.id, status: "offline", now });
     if (!changed) continue;
-    const held = db
-      .select()
-      .from(schema.tasks)
-      .where(
-        and(
-          inArray(schema.tasks.status, ["assigned", "running"]),
-          sql`${schema.tasks.assignedTo} = ${agent.id}`,
-        ),
-      )
-      .all();
-    const requeued: string[] = [];
-    for (const task of held) if (await reclaimTask(ctx, task, "agent_offline")) requeued.push(task.id);
+    const requeued = await reclaimHeldTasks(ctx, ctx.config, agent.id, "agent_offline");
     gone.push(agent.id);
     await emit(ctx, "agent_offline", {
       agent_id: agent.id,
@@ -111,6 +43,31 @@ export async function sweepHeartbeats(ctx: DispatcherContext, since = 0): Promis
     await onAgentDown(ctx, agent.id, last);
   }
   return gone;
+}
+
+/**
+ * Tasks assigned but not picked up within `pickupTimeoutMs` are requeued (at no attempt's cost):
+ * the worker they went to died or lost its link between the assignment and its next poll, and
+ * waiting for the offline or zombie timeout would strand them for minutes.
+ */
+export async function sweepPickups(ctx: DispatcherContext): Promise<string[]> {
+  const stale = listUnclaimedTasks(ctx.database.db, {
+    assignedBefore: ctx.now() - ctx.config.pickupTimeoutMs,
+    limit: 1000,
+  });
+  const requeued: string[] = [];
+  const silent = new Set<string>();
+  for (const task of stale) {
+    if (!(await reclaimTask(ctx, task, "pickup_timeout"))) continue;
+    requeued.push(task.id);
+    if (task.assignedTo) silent.add(task.assignedTo);
+  }
+  // An agent that let work sit unclaimed that long is not polling: like one whose poll was seen to
+  // drop, it is offered nothing more until it polls again (the hub clears the mark then), so the
+  // requeued task is not handed straight back to it.
+  const now = ctx.now();
+  for (const agentId of silent) markPollLost(ctx.database.db, agentId, now);
+  return requeued;
 }
 
 /** Tasks assigned or running for longer than `zombieAfterMs` are reclaimed. */

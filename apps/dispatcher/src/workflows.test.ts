@@ -143,8 +143,22 @@ describe("sweeps", () => {
     const child = addTask(ctx, {}, [parent.id]);
     const grandchild = addTask(ctx, {}, [child.id]);
     transitionTask(db, { id: parent.id, from: "queued", to: "assigned", set: { assignedTo: "w" }, now: T0 });
+    // Assigned only: reclaiming it costs nothing, so it is requeued rather than failed.
+    const assigned = getTask(db, parent.id);
+    if (!assigned) throw new Error("no task");
+    expect(await reclaimTask(ctx, assigned, "pickup_timeout")).toBe(true);
+    expect(getTask(db, parent.id)).toMatchObject({ status: "queued", attempts: 0 });
+    transitionTask(db, { id: parent.id, from: "queued", to: "assigned", set: { assignedTo: "w" }, now: T0 });
+    transitionTask(db, {
+      id: parent.id,
+      from: "assigned",
+      to: "running",
+      set: { attempts: 1, attempt: 1 },
+      now: T0,
+    });
     const row = getTask(db, parent.id);
     if (!row) throw new Error("no task");
+    // Started once with one attempt allowed: that was its last.
     expect(await reclaimTask(ctx, row, "zombie")).toBe(false);
     expect(getTask(db, parent.id)?.status).toBe("failed");
     for (const id of [child.id, grandchild.id]) {

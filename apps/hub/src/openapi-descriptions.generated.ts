@@ -13,10 +13,12 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "provider": "Provider adapter (`anthropic`, `openai`, `grok`, `openai-compatible`, `cli`, `jobs`, …).",
     "last_seen_at": "Last heartbeat or long-poll (ms); `null` before the first one.",
     "registered_at": "First registration (ms); re-registering keeps it.",
-    "draining": "The worker's last heartbeat said it takes no new work (over its load ceiling). Optional on the wire so clients still read agents from hubs that predate it."
+    "draining": "The worker's last heartbeat said it takes no new work (over its load ceiling). Optional on the wire so clients still read agents from hubs that predate it.",
+    "poll_lost_at": "When the agent's long-poll connection closed unanswered (its worker died or was cut off) with no poll open since; `null` while it polls normally. Such an agent is offered no work until it polls again. Optional on the wire, like `draining`."
   },
   "RegisterAgentBodySchema": {
-    "capabilities": "Capabilities the agent serves; duplicates rejected."
+    "capabilities": "Capabilities the agent serves; duplicates rejected.",
+    "instance_id": "A random id the worker process picks once at start (8–64 of `A-Za-z0-9_-`). When a registration names another instance than the agent's previous one, the previous process is gone (a restart under the same agent id): the tasks it held are requeued at once instead of waiting for the zombie sweep, and its late writes are refused by the attempt fencing. Re-registering with the same instance (after a hub restart, say) requeues nothing."
   },
   "HeartbeatBodySchema": {
     "active_tasks": "Tasks the worker is executing right now (its own count; the hub keeps its own too).",
@@ -162,7 +164,7 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "agent_id": "The one agent this token acts for.",
     "role": "A preset (worker, mobile, commander, admin); combined with `permissions` when both are given.",
     "permissions": "Explicit permissions. Neither `role` nor `permissions`: an empty set, which grants nothing.",
-    "capabilities": "The capabilities the agent may register with under this token: registering beyond them is 403 and the dispatcher never assigns it work outside them. Omitted: unbound (any capability)."
+    "capabilities": "The capabilities the agent may register with under this token: registering beyond them is 403 and the dispatcher never assigns it work outside them. Omitted: the capabilities of the agent's first registration under this token become its binding (trust on first use)."
   },
   "AgentTokenSchema": {
     "prefix": "Non-secret start of the token, to tell tokens apart.",

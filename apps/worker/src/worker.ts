@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { availableParallelism, loadavg } from "node:os";
 import {
   type Agent,
@@ -250,6 +251,9 @@ export async function startWorker(
       arch: process.arch,
       cpus: availableParallelism(),
     },
+    // This process, as opposed to an earlier one under the same agent id: when the hub sees a new
+    // instance it requeues what the old one held at once (a kill -9 and restart loses no time).
+    instance_id: randomBytes(12).toString("base64url"),
   };
 
   /** Registers (again), retrying transient failures; throws on a fatal refusal. */

@@ -1,4 +1,4 @@
-import { HealthResponseSchema } from "@m3shd/protocol";
+import { HealthResponseSchema, SWEEP_KINDS } from "@m3shd/protocol";
 import { type FakeProviderServer, startFakeProviderServer } from "@m3shd/providers/fake-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { privateRedis, redisCall, spawnWorker, testMesh, until, WORKER_ENV, workerArgs } from "./helpers";
@@ -24,7 +24,14 @@ describe("dispatcher sweeps survive a Redis FLUSHALL", () => {
       redisUrl: redis.url,
       dispatcher: {
         offlineAfterMs: 1500,
-        sweepEveryMs: { heartbeats: 250, zombies: 500, deadlines: 500, reconcile: 500, approvals: 500 },
+        sweepEveryMs: {
+          heartbeats: 250,
+          zombies: 500,
+          deadlines: 500,
+          reconcile: 500,
+          approvals: 500,
+          pickups: 500,
+        },
       },
     });
     const worker = spawnWorker(
@@ -47,7 +54,10 @@ describe("dispatcher sweeps survive a Redis FLUSHALL", () => {
     // Every sweep has run and health says so.
     const before = await until(async () => {
       const h = await health(t.url);
-      return h.body.sweepers.length === 5 && h.body.sweepers.every((s) => s.last_run_at !== null) ? h : null;
+      return h.body.sweepers.length === SWEEP_KINDS.length &&
+        h.body.sweepers.every((s) => s.last_run_at !== null)
+        ? h
+        : null;
     });
     expect(before.status).toBe(200);
     expect(before.body.status).toBe("ok");
@@ -72,23 +82,24 @@ describe("dispatcher sweeps survive a Redis FLUSHALL", () => {
       return h.body.sweepers.every((s) => (s.last_run_at ?? 0) > flushedAt) ? h : null;
     });
     expect(after.status).toBe(200);
-    expect(after.body.sweepers.map((s) => s.kind).sort()).toEqual([
-      "approvals",
-      "deadlines",
-      "heartbeats",
-      "reconcile",
-      "zombies",
-    ]);
+    expect(after.body.sweepers.map((s) => s.kind).sort()).toEqual([...SWEEP_KINDS].sort());
     expect(after.body.sweepers.every((s) => !s.overdue)).toBe(true);
   }, 60_000);
 
   it("health turns degraded when the sweeps stop (dispatcher gone)", async () => {
     const t = await testMesh("embedded", {
       dispatcher: {
-        sweepEveryMs: { heartbeats: 200, zombies: 200, deadlines: 200, reconcile: 200, approvals: 200 },
+        sweepEveryMs: {
+          heartbeats: 200,
+          zombies: 200,
+          deadlines: 200,
+          reconcile: 200,
+          approvals: 200,
+          pickups: 200,
+        },
       },
     });
-    await until(async () => (await health(t.url)).body.sweepers.length === 5);
+    await until(async () => (await health(t.url)).body.sweepers.length === SWEEP_KINDS.length);
     expect((await health(t.url)).status).toBe(200);
     // Stop only the dispatcher: the hub keeps serving and reads the sweeps' records from SQLite.
     await t.mesh.dispatcher.stop();

@@ -140,5 +140,6 @@ export function toApiAgent(row: AgentRow, live: { activeTasks: number; lastSeen:
     registered_at: row.registeredAt,
     meta: row.meta ?? {},
     draining: row.draining,
+    poll_lost_at: row.pollLostAt ?? null,
   };
 }

@@ -14,6 +14,7 @@ export {
   publishSettlement,
   settle,
 } from "./effects";
+export { type ReclaimPorts, reclaimHeldTasks, reclaimTask } from "./reclaim";
 export {
   DEFAULT_LIFECYCLE_SETTINGS,
   type LifecycleEnv,

@@ -64,6 +64,12 @@ export const AgentSchema = z.object({
    * wire so clients still read agents from hubs that predate it.
    */
   draining: z.boolean().optional(),
+  /**
+   * When the agent's long-poll connection closed unanswered (its worker died or was cut off) with
+   * no poll open since; `null` while it polls normally. Such an agent is offered no work until it
+   * polls again. Optional on the wire, like `draining`.
+   */
+  poll_lost_at: EpochMsSchema.nullable().optional(),
 });
 export type Agent = z.infer<typeof AgentSchema>;
 
@@ -84,6 +90,17 @@ export const RegisterAgentBodySchema = z.strictObject({
     .optional(),
   model: z.string().trim().min(1).max(LIMITS.nameChars).optional(),
   meta: AgentMetaSchema.optional(),
+  /**
+   * A random id the worker process picks once at start (8–64 of `A-Za-z0-9_-`). When a
+   * registration names another instance than the agent's previous one, the previous process is
+   * gone (a restart under the same agent id): the tasks it held are requeued at once instead of
+   * waiting for the zombie sweep, and its late writes are refused by the attempt fencing.
+   * Re-registering with the same instance (after a hub restart, say) requeues nothing.
+   */
+  instance_id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{8,64}$/, "Expected 8-64 characters of A-Za-z0-9_-")
+    .optional(),
 });
 export type RegisterAgentBody = z.infer<typeof RegisterAgentBodySchema>;
 

@@ -114,6 +114,8 @@ export const REQUEUE_REASONS = [
   "retry", // an attempt failed with attempts left
   "agent_offline", // its agent missed heartbeats
   "zombie", // assigned/running past the zombie timeout
+  "restarted", // its agent re-registered as a new worker instance (the old process is gone)
+  "pickup_timeout", // assigned but not picked up within the pickup timeout
   "peer_returned", // a peer hub gave a relayed task back
   "released", // its last dependency completed (`waiting` → `queued`)
 ] as const;

@@ -38,6 +38,7 @@ export const SWEEP_KINDS = [
   "deadlines", // urgency and priority raised as deadlines approach (every 60 s)
   "reconcile", // queued rows without a live queue job → re-enqueued
   "approvals", // pending approvals past their timeout → expired
+  "pickups", // tasks assigned but not picked up within the pickup timeout → requeued
 ] as const;
 export const SweepKindSchema = z.enum(SWEEP_KINDS);
 export type SweepKind = z.infer<typeof SweepKindSchema>;

@@ -26,7 +26,8 @@ export const MintAgentTokenBodySchema = z.strictObject({
   permissions: PermissionListSchema.optional(),
   /**
    * The capabilities the agent may register with under this token: registering beyond them is
-   * 403 and the dispatcher never assigns it work outside them. Omitted: unbound (any capability).
+   * 403 and the dispatcher never assigns it work outside them. Omitted: the capabilities of the
+   * agent's first registration under this token become its binding (trust on first use).
    */
   capabilities: z
     .array(CapabilitySchema)

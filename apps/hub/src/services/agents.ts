@@ -5,11 +5,13 @@ import {
   countActiveTasksByAgent,
   getAgent as dbGetAgent,
   listAgents as dbListAgents,
+  markPollLost as dbMarkPollLost,
   listCancelNotices,
   toApiAgent,
   updateAgent,
   upsertAgent,
 } from "@m3shd/db";
+import { reclaimHeldTasks } from "@m3shd/lifecycle";
 import {
   type Agent,
   ForbiddenError,
@@ -21,6 +23,7 @@ import {
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
 import { emit } from "./events";
+import { workflowsOf } from "./workflow-config";
 
 function requireAgent(ctx: HubContext, id: string): AgentRow {
   const row = dbGetAgent(ctx.database.db, id);
@@ -68,6 +71,19 @@ export async function registerAgent(
   }
   const now = ctx.now();
   const before = dbGetAgent(ctx.database.db, id);
+  // Another worker process than the one that registered last: that one is gone (a restart under
+  // the same id), so the tasks it held go back to the queue now, not at the zombie timeout. Its
+  // late writes, if it was not dead after all, are refused by the attempt fencing.
+  const restarted =
+    body.instance_id !== undefined &&
+    typeof before?.instanceId === "string" &&
+    before.instanceId !== body.instance_id;
+  const requeued = restarted ? await reclaimHeldTasks(ctx, workflowsOf(ctx), id, "restarted") : [];
+  if (requeued.length > 0)
+    ctx.logger.info(
+      { agentId: id, requeued: requeued.length },
+      "agent restarted: its earlier instance's tasks requeued",
+    );
   const active = countActiveTasksByAgent(ctx.database.db, [id]).get(id) ?? 0;
   const status = active >= body.max_concurrent ? "busy" : "online";
   upsertAgent(ctx.database.db, {
@@ -80,6 +96,7 @@ export async function registerAgent(
     ...(body.model !== undefined ? { model: body.model } : {}),
     ...(body.meta !== undefined ? { meta: body.meta } : {}),
     allowedCapabilities: allowed ? [...allowed] : null,
+    ...(body.instance_id !== undefined ? { instanceId: body.instance_id } : {}),
     status,
     now,
   });
@@ -100,11 +117,23 @@ export async function touchAgent(
   ctx: HubContext,
   id: string,
   report?: HeartbeatBody,
+  /** A long-poll is opening: a lost poll recorded earlier is over, and the agent takes work again. */
+  polling = false,
 ): Promise<{ status: Agent["status"]; known: boolean }> {
   const now = ctx.now();
   const row = dbGetAgent(ctx.database.db, id);
   if (!row) return { status: "offline", known: false };
   await ctx.queue.liveness.touch(id, now);
+  if (polling && row.pollLostAt !== null && row.status !== "offline") {
+    const { changed } = updateAgent(ctx.database.db, {
+      id,
+      set: { pollLostAt: null },
+      expect: { status: [row.status] },
+      now,
+    });
+    // Back to polling is capacity again: the dispatcher listens for this.
+    if (changed) await emit(ctx, "agent_online", { agent: await getAgent(ctx, id) });
+  }
   const loadChanged =
     report?.load_avg !== undefined && Math.abs((row.loadAvg ?? -1) - report.load_avg) >= 0.05;
   const reportedChanged = report !== undefined && report.active_tasks !== row.activeTasks;
@@ -123,6 +152,7 @@ export async function touchAgent(
         ...(report ? { activeTasks: report.active_tasks } : {}),
         ...(report?.load_avg !== undefined ? { loadAvg: report.load_avg } : {}),
         ...drainingSet,
+        ...(polling ? { pollLostAt: null } : {}),
       },
       expect: { status: ["offline"] },
       now,
@@ -145,6 +175,16 @@ export async function touchAgent(
       await emit(ctx, "agent_online", { agent: await getAgent(ctx, id) });
   }
   return { status: row.status, known: true };
+}
+
+/**
+ * The agent's long-poll connection closed before it was answered (the worker died, or its link
+ * dropped) and no other poll of it is open here: until it polls again the dispatcher offers it no
+ * work, so tasks stop going to a dead worker at once rather than at its offline timeout. Written
+ * only when it changes.
+ */
+export function markPollLost(ctx: HubContext, id: string): void {
+  dbMarkPollLost(ctx.database.db, id, ctx.now());
 }
 
 /** Default of `HubConfig.cancelNoticeTtlMs`. */

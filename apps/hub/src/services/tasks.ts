@@ -28,6 +28,7 @@ import {
   ForbiddenError,
   type HandoffBody,
   IllegalTransitionError,
+  isM3shdError,
   type ListChunksQuery,
   type ListTasksQuery,
   type NextTaskResponse,
@@ -215,6 +216,9 @@ function requireAssignee(row: TaskRow, agentId: string | null): string {
  * current execution. Checked after the assignee (a task that moved to another agent is a 403 for
  * its old holder, as before), before the status.
  */
+/** A claim that lost its race (cancelled, reclaimed or reassigned meanwhile): try the next task. */
+const LOST_CLAIM: ReadonlySet<string> = new Set(["illegal_transition", "stale_attempt", "forbidden"]);
+
 function requireCurrentAttempt(row: TaskRow, attempt: number): void {
   if (row.attempt !== attempt) throw new StaleAttemptError(row.id, attempt, row.attempt);
 }
@@ -238,36 +242,44 @@ export async function claimNextTask(ctx: HubContext, agentId: string): Promise<N
     const memory = await recallMemories(ctx, agentId, next);
     let row: TaskRow;
     try {
-      row = transitionTask(db, {
-        id: next.id,
-        from: "assigned",
-        to: "running",
-        set: {
-          attempts: next.attempts + 1,
-          attempt: next.attempt + 1,
-          memoryChars: memory.chars,
-          memoryStatus: memory.status,
+      // The recall awaited: the task may have been reclaimed and reassigned meanwhile, so the
+      // claim holds only while it is still assigned to this agent under the attempt we read.
+      row = db.transaction(
+        (tx) => {
+          const claimed = transitionTask(tx, {
+            id: next.id,
+            from: "assigned",
+            to: "running",
+            match: { assignedTo: agentId, attempt: next.attempt },
+            set: {
+              attempts: next.attempts + 1,
+              attempt: next.attempt + 1,
+              memoryChars: memory.chars,
+              memoryStatus: memory.status,
+            },
+            now: ctx.now(),
+          });
+          if (memory.chars > 0) {
+            // The injected block is prompt the agent pays for: count it against its daily token
+            // budget, in the claim's transaction.
+            insertCostRecord(tx, {
+              id: newId("cost"),
+              agentId,
+              taskId: claimed.id,
+              model: "memory-injection",
+              inputTokens: Math.ceil(memory.chars / 4),
+              outputTokens: 0,
+              costUsd: 0,
+              now: ctx.now(),
+            });
+          }
+          return claimed;
         },
-        now: ctx.now(),
-      });
+        { behavior: "immediate" },
+      );
     } catch (err) {
-      if (err instanceof IllegalTransitionError || (err as { code?: string }).code === "illegal_transition")
-        continue;
+      if (isM3shdError(err) && LOST_CLAIM.has(err.code)) continue;
       throw err;
-    }
-    if (row.assignedTo !== agentId) continue;
-    if (memory.chars > 0) {
-      // The injected block is prompt the agent pays for: count it against its daily token budget.
-      insertCostRecord(db, {
-        id: newId("cost"),
-        agentId,
-        taskId: row.id,
-        model: "memory-injection",
-        inputTokens: Math.ceil(memory.chars / 4),
-        outputTokens: 0,
-        costUsd: 0,
-        now: ctx.now(),
-      });
     }
     await emit(ctx, "task_started", { task_id: row.id, agent_id: agentId, attempt: row.attempt });
     const rel = loadTaskRelations(db, [row.id]);
@@ -325,17 +337,30 @@ export async function appendChunk(
   agentId: string | null,
   body: StreamChunkBody,
 ): Promise<StreamChunkResponse> {
-  const db = ctx.database.db;
-  const row = requireTask(db, id);
-  const agent = requireAssignee(row, agentId);
-  requireCurrentAttempt(row, body.attempt);
-  if (row.status !== "running") throw new IllegalTransitionError(row.status, "running", id);
+  // Checked and written in one IMMEDIATE transaction: no other process can reclaim the task or
+  // open a new attempt between the fencing check and the insert.
+  const outcome = ctx.database.db.transaction(
+    (tx) => {
+      const row = requireTask(tx, id);
+      const agent = requireAssignee(row, agentId);
+      requireCurrentAttempt(row, body.attempt);
+      if (row.status !== "running") throw new IllegalTransitionError(row.status, "running", id);
+      // A retried POST of a chunk the hub already has for this attempt: answer as before, store nothing.
+      if (body.seq !== undefined && hasChunk(tx, { taskId: id, attempt: body.attempt, seq: body.seq }))
+        return { agent, seq: body.seq, duplicate: true };
+      const { seq } = dbAppendChunk(tx, {
+        taskId: id,
+        attempt: body.attempt,
+        content: body.content,
+        now: ctx.now(),
+      });
+      return { agent, seq, duplicate: false };
+    },
+    { behavior: "immediate" },
+  );
+  const { agent, seq } = outcome;
   const attempt = body.attempt;
-  // A retried POST of a chunk the hub already has for this attempt: answer as before, store nothing.
-  if (body.seq !== undefined && hasChunk(db, { taskId: id, attempt, seq: body.seq })) {
-    return { attempt, seq: body.seq, duplicate: true };
-  }
-  const { seq } = dbAppendChunk(db, { taskId: id, attempt, content: body.content, now: ctx.now() });
+  if (outcome.duplicate) return { attempt, seq, duplicate: true };
   await emit(ctx, "task_chunk", { task_id: id, agent_id: agent, attempt, seq, content: body.content });
   return { attempt, seq, duplicate: false };
 }
@@ -384,6 +409,7 @@ export async function completeTask(
           id,
           from: "running",
           to: "done",
+          match: { assignedTo: agent, attempt: body.attempt },
           set: {
             output: body.output,
             error: null,
@@ -467,6 +493,7 @@ export async function completeTask(
         id,
         from: "running",
         to: final ? "failed" : "queued",
+        match: { assignedTo: agent, attempt: body.attempt },
         set: common,
         now,
       });
@@ -540,6 +567,7 @@ export async function handoffTask(
         id,
         from: "running",
         to: "suspended",
+        match: { assignedTo: agent, attempt: body.attempt },
         set: { partialOutput: body.partial_output, error: body.reason ?? null },
         now,
       });

@@ -22,6 +22,8 @@ export interface UpsertAgentInput {
   dailyTokenCap?: number | null;
   /** The registering credential's capability binding; null: unbound. Undefined: unchanged. */
   allowedCapabilities?: string[] | null;
+  /** The registering worker process's instance id; undefined: unchanged. */
+  instanceId?: string | null;
   /** Status after registering; default `online`. */
   status?: AgentStatus;
   now: number;
@@ -38,8 +40,9 @@ export function upsertAgent(db: Executor, input: UpsertAgentInput): { agent: Age
     capabilities: input.capabilities,
     maxConcurrent: input.maxConcurrent,
     status: input.status ?? "online",
-    // A (re-)registration takes work until its next heartbeat says otherwise.
+    // A (re-)registration takes work until its next heartbeat says otherwise, and is about to poll.
     draining: false,
+    pollLostAt: null,
     lastSeenAt: input.now,
     updatedAt: input.now,
   };
@@ -50,6 +53,7 @@ export function upsertAgent(db: Executor, input: UpsertAgentInput): { agent: Age
   if (input.escalationTarget !== undefined) refreshed.escalationTarget = input.escalationTarget;
   if (input.dailyTokenCap !== undefined) refreshed.dailyTokenCap = input.dailyTokenCap;
   if (input.allowedCapabilities !== undefined) refreshed.allowedCapabilities = input.allowedCapabilities;
+  if (input.instanceId !== undefined) refreshed.instanceId = input.instanceId;
 
   return db.transaction(
     (tx) => {
@@ -164,6 +168,21 @@ export function updateAgent(db: Executor, input: UpdateAgentInput): { agent: Age
     },
     { behavior: "immediate" },
   );
+}
+
+/**
+ * Records that the agent is not polling (its long-poll closed unanswered, or it let an assigned
+ * task sit past the pickup timeout): the dispatcher offers it nothing until the hub clears the
+ * mark on its next poll. Written only if not already set; returns whether it was.
+ */
+export function markPollLost(db: Executor, agentId: string, now: number): boolean {
+  const updated = db
+    .update(agents)
+    .set({ pollLostAt: now, updatedAt: now })
+    .where(and(eq(agents.id, agentId), sql`${agents.pollLostAt} IS NULL`))
+    .returning({ id: agents.id })
+    .all();
+  return updated.length === 1;
 }
 
 /**

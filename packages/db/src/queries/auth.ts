@@ -101,6 +101,24 @@ export function revokeAgentToken(
     .get();
 }
 
+/**
+ * Binds an unbound agent token to `capabilities` (its first registration's), once: a token that
+ * is already bound keeps its binding. Returns the binding in force after the call.
+ */
+export function bindAgentTokenCapabilities(
+  db: Executor,
+  input: { id: string; capabilities: readonly string[] },
+): string[] | null {
+  const bound = db
+    .update(agentTokens)
+    .set({ capabilities: [...input.capabilities].sort() })
+    .where(and(eq(agentTokens.id, input.id), isNull(agentTokens.capabilities)))
+    .returning({ capabilities: agentTokens.capabilities })
+    .get();
+  if (bound) return bound.capabilities ?? null;
+  return getAgentToken(db, input.id)?.capabilities ?? null;
+}
+
 /** Records when a token was last used (callers throttle this; it is bookkeeping, not auth). */
 export function touchAgentToken(db: Executor, input: { id: string; now: number }): void {
   prepared(db, "touchAgentToken", () =>

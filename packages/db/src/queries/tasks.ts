@@ -1,5 +1,5 @@
 import type { TaskStatus } from "@m3shd/protocol";
-import { and, asc, count, desc, eq, gt, inArray, isNotNull, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, desc, eq, gt, inArray, isNotNull, lt, type SQL, sql } from "drizzle-orm";
 import { ConflictError, NotFoundError } from "../errors";
 import { inJsonList, prepared } from "../prepared";
 import { taskDeps, tasks } from "../schema";
@@ -282,6 +282,27 @@ export function nextAssignedTask(db: Executor, agentId: string): Task | undefine
       .limit(1)
       .prepare(),
   ).get({ agent: agentId });
+}
+
+/** The tasks an agent holds now (`assigned` or `running`), oldest assignment first. */
+export function listHeldTasks(db: Executor, agentId: string): Task[] {
+  return db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.assignedTo, agentId), inArray(tasks.status, [...ACTIVE_TASK_STATUSES])))
+    .orderBy(asc(tasks.assignedAt), asc(tasks.id))
+    .all();
+}
+
+/** Tasks still `assigned` (not picked up) since before `assignedBefore`, oldest first, at most `limit`. */
+export function listUnclaimedTasks(db: Executor, input: { assignedBefore: number; limit: number }): Task[] {
+  return db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.status, "assigned"), lt(tasks.assignedAt, input.assignedBefore)))
+    .orderBy(asc(tasks.assignedAt), asc(tasks.id))
+    .limit(input.limit)
+    .all();
 }
 
 /** Number of tasks per status (all statuses present, zero when none). */

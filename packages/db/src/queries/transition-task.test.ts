@@ -104,6 +104,71 @@ describe("transitionTask", () => {
     }
   });
 
+  dbTest(
+    "fencing in the statement: a write from another holder or attempt changes nothing, across connections",
+    ({ database, dbDir }) => {
+      seedAgent(database.db, "agent-1");
+      seedAgent(database.db, "agent-2");
+      const task = seedTaskInStatus(database.db, "running", { attempt: 1 });
+      const other = openDatabase({ path: join(dbDir, "m3shd.db") });
+      try {
+        // The other process reclaims it and agent-2 claims it: attempt 2, agent-2.
+        transitionTask(other.db, { id: task.id, from: "running", to: "queued", now: T0 + 1 });
+        transitionTask(other.db, {
+          id: task.id,
+          from: "queued",
+          to: "assigned",
+          set: { assignedTo: "agent-2" },
+          now: T0 + 2,
+        });
+        transitionTask(other.db, {
+          id: task.id,
+          from: "assigned",
+          to: "running",
+          set: { attempt: 2 },
+          now: T0 + 3,
+        });
+        // agent-1's completion of attempt 1, judged on its earlier read, is refused by the statement.
+        expect(() =>
+          transitionTask(database.db, {
+            id: task.id,
+            from: "running",
+            to: "done",
+            match: { assignedTo: "agent-1", attempt: 1 },
+            set: { output: "late" },
+            now: T0 + 4,
+          }),
+        ).toThrow(expect.objectContaining({ code: "forbidden" }));
+        // The current holder with a stale attempt number: 409 stale_attempt naming the current one.
+        expect(() =>
+          transitionTask(database.db, {
+            id: task.id,
+            from: "running",
+            to: "done",
+            match: { assignedTo: "agent-2", attempt: 1 },
+            now: T0 + 4,
+          }),
+        ).toThrow(expect.objectContaining({ code: "stale_attempt", currentAttempt: 2 }));
+        expect(getTask(database.db, task.id)).toMatchObject({
+          status: "running",
+          assignedTo: "agent-2",
+          output: null,
+        });
+        const done = transitionTask(database.db, {
+          id: task.id,
+          from: "running",
+          to: "done",
+          match: { assignedTo: "agent-2", attempt: 2 },
+          set: { output: "ok" },
+          now: T0 + 5,
+        });
+        expect(done).toMatchObject({ status: "done", output: "ok" });
+      } finally {
+        other.close();
+      }
+    },
+  );
+
   dbTest("a missing task is NotFoundError", ({ database: { db } }) => {
     expect(() => transitionTask(db, { id: "nope", from: "queued", to: "cancelled", now: T0 })).toThrow(
       NotFoundError,

@@ -1,4 +1,10 @@
-import { isLegalTaskTransition, TASK_TRANSITIONS, type TaskStatus } from "@m3shd/protocol";
+import {
+  ForbiddenError,
+  isLegalTaskTransition,
+  StaleAttemptError,
+  TASK_TRANSITIONS,
+  type TaskStatus,
+} from "@m3shd/protocol";
 import { and, eq, sql } from "drizzle-orm";
 import { IllegalTransitionError, NotFoundError } from "../errors";
 import { inJsonList, prepared } from "../prepared";
@@ -16,6 +22,13 @@ export interface TransitionTaskInput {
   to: TaskStatus;
   /** Extra columns to write in the same statement (output, error, assignedTo, attempts, …). */
   set?: TaskTransitionSet;
+  /**
+   * Fencing in the statement itself: the update applies only while the task is still held by
+   * `assignedTo` under `attempt`. A check made on an earlier read is not enough once several
+   * processes write the file (a hub completing while a dispatcher reclaims); this one is atomic.
+   * On a mismatch it throws `ForbiddenError` (another holder) or `StaleAttemptError`.
+   */
+  match?: { assignedTo?: string | null | undefined; attempt?: number | undefined };
   /** Epoch ms (injectable clock). */
   now: number;
 }
@@ -67,21 +80,33 @@ export function transitionTask(db: Executor, input: TransitionTaskInput): Task {
     throw new TypeError("transitionTask: a transition to `assigned` must set `assignedTo`");
   }
 
-  // One prepared statement per shape of `set` (which columns are written), reused across calls.
+  const matchHolder = typeof input.match?.assignedTo === "string";
+  const matchAttempt = input.match?.attempt !== undefined;
+
+  // One prepared statement per shape of `set` (which columns are written) and of `match`.
   const columns = Object.keys(values).sort() as (keyof typeof values)[];
-  const update = prepared(db, `transitionTask:${columns.join(",")}`, () =>
-    db
-      .update(tasks)
-      .set(Object.fromEntries(columns.map((c) => [c, sql.placeholder(`v_${c}`)])))
-      .where(and(eq(tasks.id, sql.placeholder("id")), inJsonList(tasks.status, "from")))
-      .returning()
-      .prepare(),
+  const update = prepared(
+    db,
+    `transitionTask:${columns.join(",")}:${matchHolder ? "h" : ""}${matchAttempt ? "a" : ""}`,
+    () => {
+      const where = [eq(tasks.id, sql.placeholder("id")), inJsonList(tasks.status, "from")];
+      if (matchHolder) where.push(eq(tasks.assignedTo, sql.placeholder("m_holder")));
+      if (matchAttempt) where.push(eq(tasks.attempt, sql.placeholder("m_attempt")));
+      return db
+        .update(tasks)
+        .set(Object.fromEntries(columns.map((c) => [c, sql.placeholder(`v_${c}`)])))
+        .where(and(...where))
+        .returning()
+        .prepare();
+    },
   );
   const params: Record<string, unknown> = { id: input.id, from: JSON.stringify(from) };
   for (const c of columns) params[`v_${c}`] = values[c];
-  const currentStatus = prepared(db, "transitionTask:status", () =>
+  if (matchHolder) params.m_holder = input.match?.assignedTo;
+  if (matchAttempt) params.m_attempt = input.match?.attempt;
+  const current = prepared(db, "transitionTask:current", () =>
     db
-      .select({ status: tasks.status })
+      .select({ status: tasks.status, assignedTo: tasks.assignedTo, attempt: tasks.attempt })
       .from(tasks)
       .where(eq(tasks.id, sql.placeholder("id")))
       .prepare(),
@@ -91,9 +116,14 @@ export function transitionTask(db: Executor, input: TransitionTaskInput): Task {
     () => {
       const updated = update.get(params);
       if (updated) return updated;
-      const current = currentStatus.get({ id: input.id });
-      if (!current) throw new NotFoundError("task", input.id);
-      throw new IllegalTransitionError(current.status, input.to, input.id);
+      const now = current.get({ id: input.id });
+      if (!now) throw new NotFoundError("task", input.id);
+      if (!from.includes(now.status)) throw new IllegalTransitionError(now.status, input.to, input.id);
+      if (matchHolder && now.assignedTo !== input.match?.assignedTo)
+        throw new ForbiddenError(`Task ${input.id} is not assigned to agent ${input.match?.assignedTo}`, {
+          task_id: input.id,
+        });
+      throw new StaleAttemptError(input.id, input.match?.attempt ?? -1, now.attempt);
     },
     { behavior: "immediate" },
   );

@@ -36,6 +36,17 @@ export const agents = sqliteTable(
     allowedCapabilities: text({ mode: "json" }).$type<string[]>(),
     /** The worker said in its last heartbeat that it takes no new work (over `--max-load`). */
     draining: integer({ mode: "boolean" }).notNull().default(false),
+    /**
+     * The worker process that last registered this agent (its random `instance_id`); a
+     * registration naming another one means that process is gone, and the tasks it held are
+     * requeued at once. NULL: registered by a worker that sends none.
+     */
+    instanceId: text(),
+    /**
+     * When the agent's long-poll connection closed without an answer (the worker died or its link
+     * dropped) and no new poll has opened since: the dispatcher offers it no work until one does.
+     */
+    pollLostAt: epochMs(),
     /** Tokens per UTC day; NULL means the hub's configured default. */
     dailyTokenCap: integer(),
     meta: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
