@@ -64,6 +64,9 @@ export const SECURE_HEADERS_OPTIONS = {
   permissionsPolicy: { camera: [], microphone: [], geolocation: [] },
 } satisfies Parameters<typeof secureHeaders>[0];
 
+/** `SECURE_HEADERS_OPTIONS`' policy as the header value (for responses that set it by hand). */
+const API_CSP = "default-src 'self'; frame-ancestors 'none'; object-src 'none'";
+
 /** A path segment that is `.` or `..`, written plainly or percent-encoded (`%2e`, `%2E.`, `.%2e` …). */
 const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
 
@@ -119,7 +122,8 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
     const path = c.req.path;
     if (path !== DOCS_PATH && !path.startsWith(`${DOCS_PATH}/`)) return apiHeaders(c, next);
     await docsHeaders(c, next);
-    c.header("Content-Security-Policy", DOCS_CSP);
+    // Only what Swagger UI renders gets its looser policy; an error under /docs is an API answer.
+    c.header("Content-Security-Policy", c.res.status < 400 ? DOCS_CSP : API_CSP);
   });
   app.use("*", refuseDotSegments);
   app.use("*", auditRequests(ctx));

@@ -346,7 +346,37 @@ describe("fuzz", () => {
     const statuses = new Map<number, number>();
     let sent = 0;
 
-    const one = async (send: (method: string, path: string, options: CallOptions) => Promise<number>) => {
+    /**
+     * Every refusal, whatever layer answers it (edge, auth, validation, a handler, Node's parser
+     * via clientError), carries the error envelope with a request id, and the security headers.
+     */
+    let errorsChecked = 0;
+    const checkError = (status: number, headers: Headers, text: string, what: string) => {
+      if (status < 400) return;
+      errorsChecked++;
+      const parsed = (() => {
+        try {
+          return ErrorBodySchema.safeParse(JSON.parse(text));
+        } catch {
+          return null;
+        }
+      })();
+      if (!parsed?.success)
+        failures.push(`${status} without the error envelope — ${what}: ${text.slice(0, 120)}`);
+      else if (!parsed.data.error.request_id)
+        failures.push(`${status} envelope without request_id — ${what}`);
+      if (!headers.get("x-request-id")) failures.push(`${status} without X-Request-Id — ${what}`);
+      for (const [name, value] of Object.entries(SECURITY_HEADERS))
+        if (headers.get(name) !== value) failures.push(`${status} without ${name} — ${what}`);
+    };
+
+    const one = async (
+      send: (
+        method: string,
+        path: string,
+        options: CallOptions,
+      ) => Promise<{ status: number; headers: Headers; text: string }>,
+    ) => {
       const route = routes[sent % routes.length] ?? routes[0];
       if (!route) throw new Error("no routes");
       const method = r.chance(0.05)
@@ -358,7 +388,14 @@ describe("fuzz", () => {
       sent++;
       let status: number;
       try {
-        status = await send(method, path, { headers, ...(body === undefined ? {} : { raw: body }) });
+        const res = await send(method, path, { headers, ...(body === undefined ? {} : { raw: body }) });
+        status = res.status;
+        checkError(
+          res.status,
+          res.headers,
+          res.text,
+          `seed ${SEED} #${sent} ${method} ${path.slice(0, 120)}`,
+        );
       } catch (err) {
         failures.push(
           `threw ${String(err)} ${String((err as { cause?: unknown }).cause)} — ${method} ${path.slice(0, 200)} ${JSON.stringify(headers).slice(0, 200)} ${typeof body === "string" ? body.slice(0, 80) : body?.length}`,
@@ -376,7 +413,10 @@ describe("fuzz", () => {
 
     // In process: the whole Hono stack, every route, several thousand times.
     while (sent < IN_PROCESS_REQUESTS && Date.now() - started < TIME_BUDGET_MS) {
-      await one(async (method, path, options) => (await t.call(method, path, options)).status);
+      await one(async (method, path, options) => {
+        const res = await t.call(method, path, options);
+        return { status: res.status, headers: res.headers, text: res.text };
+      });
     }
     const inProcess = sent;
 
@@ -394,8 +434,10 @@ describe("fuzz", () => {
               : {}),
             signal: controller.signal,
           });
-          controller.abort(); // SSE streams never end; every other body is irrelevant here
-          return res.status;
+          // SSE streams never end: only an error's body is read (it is small and complete).
+          const text = res.status >= 400 ? await res.text() : "";
+          controller.abort();
+          return { status: res.status, headers: res.headers, text };
         });
       }
       // Malformed HTTP on a raw socket: the server answers 400 or hangs up, and lives on.
@@ -421,6 +463,7 @@ describe("fuzz", () => {
 
     expect(failures).toEqual([]);
     expect(inProcess).toBeGreaterThanOrEqual(1000);
+    expect(errorsChecked).toBeGreaterThan(1000);
     // The fuzzer must get past the front door, not only collect 401s: every layer answers.
     for (const status of [200, 400, 401, 403, 404, 413, 415, 422]) {
       expect(statuses.get(status) ?? 0, `responses with ${status}`).toBeGreaterThan(0);
