@@ -36,7 +36,7 @@ describe("agent tokens bound to capabilities", () => {
     expect(row?.maxConcurrent).toBe(1);
   });
 
-  test("an unbound token (no capabilities) keeps today's behaviour and lists as null", async ({ t }) => {
+  test("a token minted without capabilities is bound by its first registration", async ({ t }) => {
     const minted = await t.call("POST", "/api/tokens", {
       token: MASTER,
       body: { agent_id: "free-1", role: "worker" },
@@ -45,10 +45,33 @@ describe("agent tokens bound to capabilities", () => {
     expect(agent_token.capabilities).toBeNull();
     const res = await t.call("POST", "/api/agents/free-1/register", {
       token,
-      body: { capabilities: ["anything"], max_concurrent: 1 },
+      body: { capabilities: ["research", "code"], max_concurrent: 1 },
     });
     expect(res.status, res.text).toBe(200);
-    expect(getAgent(t.database.db, "free-1")?.allowedCapabilities).toBeNull();
+    expect(getAgent(t.database.db, "free-1")?.allowedCapabilities).toEqual(["code", "research"]);
+    // The binding is now the token's: it lists, and it holds on the next registration.
+    const listed = await t.call("GET", "/api/tokens?agent_id=free-1", { token: MASTER });
+    expect(
+      (listed.body as { agent_tokens: { capabilities: string[] | null }[] }).agent_tokens[0]?.capabilities,
+    ).toEqual(["code", "research"]);
+    const narrower = await t.call("POST", "/api/agents/free-1/register", {
+      token,
+      body: { capabilities: ["code"], max_concurrent: 1 },
+    });
+    expect(narrower.status, narrower.text).toBe(200);
+    const wider = await t.call("POST", "/api/agents/free-1/register", {
+      token,
+      body: { capabilities: ["code", "secrets"], max_concurrent: 1 },
+    });
+    expect(wider.status, wider.text).toBe(403);
+    expect(ErrorBodySchema.parse(wider.body).error.message).toContain("secrets");
+    // The master token stays unbound: it may register anything for any agent.
+    const master = await t.call("POST", "/api/agents/free-2/register", {
+      token: MASTER,
+      body: { capabilities: ["anything"], max_concurrent: 1 },
+    });
+    expect(master.status, master.text).toBe(200);
+    expect(getAgent(t.database.db, "free-2")?.allowedCapabilities).toBeNull();
   });
 
   test("duplicate capabilities in a mint are 422", async ({ t }) => {
