@@ -1,7 +1,8 @@
-import { transitionTask, upsertAgent } from "@m3shd/db";
+import { insertEscalation, transitionTask, upsertAgent } from "@m3shd/db";
+import { newId } from "@m3shd/protocol";
 import { describe, expect, test } from "vitest";
 import { AuditListResponseSchema } from "../src/schemas/security";
-import type { AUDIT_ACTIONS } from "../src/services/audit";
+import { AUDIT_ACTIONS } from "../src/services/audit";
 import { MASTER, secTest, startTestHub, type TestHub } from "./security-fixture";
 
 /**
@@ -31,8 +32,12 @@ async function expectAudited<R extends { status: number }>(
   else expect(res.status).toBeLessThan(300);
   const added = rows(t).slice(before);
   expect(added.map((r) => [r.action, r.target])).toEqual(expected);
+  for (const [action] of expected) exercised.add(action);
   return res;
 }
+
+/** Every action some test in this file proved to write exactly one row (checked by the last test). */
+const exercised = new Set<string>();
 
 describe("audit per domain action", () => {
   secTest("heartbeats, claims, chunks and completions write no audit rows", async ({ t }) => {
@@ -236,6 +241,119 @@ describe("audit per domain action", () => {
       expect(new Set(rows(t).map((r) => r.actor))).toEqual(new Set(["master"]));
     },
   );
+
+  secTest(
+    "the user lifecycle, sessions and escalations: one row per action, in the acting user's name",
+    async ({ t }) => {
+      const as = { token: MASTER };
+      const created = await expectAudited(
+        t,
+        () =>
+          t.call("POST", "/api/users", {
+            ...as,
+            body: { username: "bo", password: "bo-password-1234", role: "user" },
+          }),
+        [["user.create", expect.any(String)]],
+      );
+      const id = created.body.user.id as string;
+      await expectAudited(t, () => t.call("PATCH", `/api/users/${id}`, { ...as, body: { disabled: true } }), [
+        ["user.disable", id],
+      ]);
+      await expectAudited(
+        t,
+        () => t.call("PATCH", `/api/users/${id}`, { ...as, body: { disabled: false } }),
+        [["user.enable", id]],
+      );
+      await expectAudited(
+        t,
+        () => t.call("PATCH", `/api/users/${id}`, { ...as, body: { password: "bo-new-password-5678" } }),
+        [["user.password_reset", id]],
+      );
+      // A wrong password is its own refusal action; the right one opens a session.
+      await expectAudited(
+        t,
+        () => t.call("POST", "/api/auth/login", { body: { username: "bo", password: "wrong-password-000" } }),
+        [["auth.login_failed", "bo"]],
+        401,
+      );
+      const login = await expectAudited(
+        t,
+        () =>
+          t.call("POST", "/api/auth/login", { body: { username: "bo", password: "bo-new-password-5678" } }),
+        [["session.login", id]],
+      );
+      const cookies = login.headers.getSetCookie().map((c) => c.split(";")[0] as string);
+      const sessionId = cookies.find((c) => c.startsWith("m3shd_session="))?.split("=")[1] as string;
+      const session = { id: sessionId, csrf: login.body.csrf_token as string, userId: id };
+      await expectAudited(
+        t,
+        () =>
+          t.call("POST", "/api/auth/password", {
+            session,
+            body: { current_password: "bo-new-password-5678", new_password: "bo-third-password-9012" },
+          }),
+        [["user.password_change", id]],
+      );
+      const second = await t.call("POST", "/api/auth/login", {
+        body: { username: "bo", password: "bo-third-password-9012" },
+      });
+      expect(second.status).toBe(200);
+      const secondId = second.headers
+        .getSetCookie()
+        .map((c) => c.split(";")[0] as string)
+        .find((c) => c.startsWith("m3shd_session="))
+        ?.split("=")[1] as string;
+      await expectAudited(
+        t,
+        () =>
+          t.call("POST", "/api/auth/logout", {
+            session: { id: secondId, csrf: second.body.csrf_token, userId: id },
+          }),
+        [["session.logout", id]],
+      );
+      expect(
+        rows(t)
+          .filter((r) => r.action === "session.logout")
+          .at(-1)?.actor,
+      ).toBe(`user:${id}`);
+      await expectAudited(t, () => t.call("DELETE", `/api/users/${id}`, as), [["user.delete", id]]);
+
+      upsertAgent(t.database.db, {
+        id: "w9",
+        name: "w9",
+        capabilities: ["echo"],
+        maxConcurrent: 1,
+        now: t.clock.now,
+      });
+      const esc = insertEscalation(t.database.db, {
+        id: newId("esc"),
+        agentId: "w9",
+        taskId: null,
+        target: "operator",
+        reason: "three failures",
+        failures: 3,
+        now: t.clock.now,
+      });
+      await expectAudited(
+        t,
+        () => t.call("PUT", `/api/escalations/${esc.id}`, { ...as, body: { resolution: "fixed" } }),
+        [["escalation.resolve", esc.id]],
+      );
+      await expectAudited(t, () => t.call("PUT", `/api/escalations/${esc.id}`, { ...as, body: {} }), [], 409);
+      // A write refused at the door is recorded as a refusal, once.
+      await expectAudited(
+        t,
+        () => t.call("POST", "/api/tasks", { token: "m3shd_ag_not-a-real-token", body: TASK }),
+        [["auth.refused", expect.stringContaining("401")]],
+        401,
+      );
+    },
+  );
+
+  secTest("every audit action is proved by a test above to write exactly one row", async ({ t }) => {
+    void t;
+    expect(Object.keys(AUDIT_ACTIONS).filter((a) => !exercised.has(a))).toEqual([]);
+  });
 
   secTest("the row commits with its action or not at all", async ({ t }) => {
     upsertAgent(t.database.db, {

@@ -160,10 +160,26 @@ describe("commit-then-cache", () => {
     database.sqlite.exec(
       "CREATE TRIGGER fail_cost BEFORE INSERT ON cost_log BEGIN SELECT RAISE(ABORT, 'forced rollback'); END",
     );
+    // Witnesses that survive the rollback (a JS function, not a row): the link was signed and the
+    // leaf appended inside the transaction before it aborted, so the rollback really came after.
+    const witnessed: string[] = [];
+    database.sqlite.function("witness", (what: unknown) => {
+      witnessed.push(String(what));
+      return 0;
+    });
+    database.sqlite.exec(
+      "CREATE TRIGGER witness_link AFTER INSERT ON provenance_links BEGIN SELECT witness('link ' || NEW.task_id); END",
+    );
+    database.sqlite.exec(
+      "CREATE TRIGGER witness_leaf AFTER INSERT ON merkle_leaves BEGIN SELECT witness('leaf ' || NEW.leaf_index); END",
+    );
     const doomed = (await call("POST", "/api/tasks", { body: TASK })).body.task.id as string;
     runOn(hub, doomed, "w1", clock.now);
     expect((await complete(doomed, "two")).status).toBe(500);
     database.sqlite.exec("DROP TRIGGER fail_cost");
+    database.sqlite.exec("DROP TRIGGER witness_link");
+    database.sqlite.exec("DROP TRIGGER witness_leaf");
+    expect(witnessed.sort()).toEqual(["leaf 1", `link ${doomed}`]);
     expect(database.sqlite.prepare("select count(*) as n from merkle_leaves").get()).toEqual({ n: 1 });
 
     // This process: same size, same root, no phantom tokens.
