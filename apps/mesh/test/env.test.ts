@@ -106,8 +106,15 @@ async function childAfterParentFails(env: Record<string, string>) {
   );
   expect(failed.status).toBe(200);
 
-  // The dispatcher: a zombie with no attempts left is failed by the sweeper.
+  // The dispatcher: a zombie that started its last attempt is failed by the sweeper.
   const inDispatcher = await pair();
+  transitionTask(db, {
+    id: inDispatcher.parent,
+    from: "assigned",
+    to: "running",
+    set: { attempts: 1, attempt: 1 },
+    now: NOW,
+  });
   const row = getTask(db, inDispatcher.parent);
   if (!row) throw new Error("parent vanished");
   const ctx = {

@@ -130,6 +130,9 @@ describe.each(["embedded", "redis"] as const)("SSE limits (%s)", (mode) => {
   it("drops a subscriber that stops reading, ending its stream with subscriber_dropped", async () => {
     const mesh = await testMesh(mode, {
       hub: { sse: { replayCapacity: 100, queueLimit: 50, keepaliveMs: 30_000 } },
+      // The flooding agent sends chunks, not heartbeats: on a loaded machine the flood outlasts the
+      // fast offline timeout, which would take its task away mid-test.
+      dispatcher: { offlineAfterMs: 120_000 },
     });
     // A raw socket that stops reading: kernel buffers fill, writes block, the queue overflows.
     const { connect } = await import("node:net");
