@@ -44,12 +44,15 @@ export function createClientPort(client: Client): MeshPort {
     cancelTask: async (id, reason) =>
       (await call(() => client.request(cancelTaskRoute, { params: { id }, body: reason ? { reason } : {} })))
         .task,
-    listChunks: async (id, after) =>
+    listChunks: async (id, { attempt, after } = {}) =>
       (
         await call(() =>
           client.request(listChunksRoute, {
             params: { id },
-            query: after === undefined ? {} : { after: String(after) },
+            query: {
+              ...(attempt === undefined ? {} : { attempt: String(attempt) }),
+              ...(after === undefined ? {} : { after: String(after) }),
+            },
           }),
         )
       ).chunks,

@@ -53,6 +53,11 @@ export interface ListTasksInput {
   limit?: number;
 }
 
+export interface ListChunksInput {
+  attempt?: number;
+  after?: number;
+}
+
 export interface SearchMemoryInput {
   q: string;
   /** One agent's memories; omitted = across agents (the hub decides who may). */
@@ -86,8 +91,12 @@ export interface MeshPort {
   getTask(id: string): Promise<Task>;
   listTasks(input: ListTasksInput): Promise<TaskListResponse>;
   cancelTask(id: string, reason?: string): Promise<Task>;
-  /** Streamed chunks with `seq > after` (all when `after` is omitted). */
-  listChunks(id: string, after?: number): Promise<StreamChunk[]>;
+  /**
+   * Streamed chunks, ordered by attempt then `seq`. `attempt` keeps one attempt's; `after` keeps
+   * those with `seq > after` within each attempt listed (`seq` restarts at 0 on every attempt, so
+   * `after` is only a cursor together with `attempt`).
+   */
+  listChunks(id: string, query?: ListChunksInput): Promise<StreamChunk[]>;
   createPipeline(input: CreatePipelineInput): Promise<PipelineResponse>;
   listTemplates(): Promise<Template[]>;
   dispatchTemplate(id: string, input: DispatchTemplateInput): Promise<Task>;

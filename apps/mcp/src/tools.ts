@@ -26,7 +26,7 @@ import {
 } from "@m3shd/protocol";
 import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { AWAIT_MAX_MS, type AwaitResult, awaitTask, type ProgressStep } from "./await";
+import { AWAIT_MAX_MS, type AwaitClock, type AwaitResult, awaitTask, type ProgressStep } from "./await";
 import { MemorySearchResultSchema, type MeshPort, StoreMemoryResultSchema } from "./port";
 
 /** What a tool's run needs besides its arguments. */
@@ -36,6 +36,8 @@ export interface ToolContext {
   pollMs: number;
   /** `await_task`'s ceiling (≤ `AWAIT_MAX_MS`; tests lower it). */
   awaitMaxMs: number;
+  /** `await_task`'s clock (default: the system clock). */
+  clock?: AwaitClock;
   signal?: AbortSignal;
   /** Set when the caller sent a progress token. */
   onProgress?: (step: ProgressStep) => Promise<void>;
@@ -243,6 +245,7 @@ export const TOOLS = [
         await awaitTask(ctx.port, args.task_id, {
           maxMs: Math.min(args.timeout_s * 1000, ctx.awaitMaxMs),
           pollMs: ctx.pollMs,
+          ...(ctx.clock ? { clock: ctx.clock } : {}),
           ...(ctx.signal ? { signal: ctx.signal } : {}),
           ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
         }),

@@ -121,18 +121,27 @@ export class MemoryMesh {
     return token;
   }
 
-  /** Moves a task along as a worker would. */
+  /**
+   * Moves a task along as a worker would. Entering `running` is a claim, which opens the next
+   * attempt (lease) unless the patch names one.
+   */
   set(id: string, patch: Partial<Task>): Task {
     const task = this.mustTask(id);
     this.now += 1;
-    const next = TaskSchema.parse({ ...task, ...patch, updated_at: this.now });
+    const claim =
+      patch.status === "running" && task.status !== "running"
+        ? { attempt: task.attempt + 1, attempts: task.attempts + 1 }
+        : {};
+    const next = TaskSchema.parse({ ...task, ...claim, ...patch, updated_at: this.now });
     this.tasks.set(id, next);
     return next;
   }
 
+  /** Streams a chunk from the task's current attempt; `seq` restarts at 0 on every attempt, as at the hub. */
   chunk(id: string, content: string): void {
+    const attempt = Math.max(1, this.mustTask(id).attempt);
     const list = this.chunks.get(id) ?? [];
-    list.push({ attempt: 1, seq: list.length, content });
+    list.push({ attempt, seq: list.filter((c) => c.attempt === attempt).length, content });
     this.chunks.set(id, list);
   }
 
@@ -231,10 +240,13 @@ export class MemoryMesh {
         }
         return mesh.set(id, { status: "cancelled", error: reason ?? null, completed_at: mesh.now });
       },
-      async listChunks(id, after = -1) {
+      async listChunks(id, { attempt, after = -1 } = {}) {
         guard("listChunks");
         mesh.mustTask(id);
-        return (mesh.chunks.get(id) ?? []).filter((c) => c.seq > after);
+        // As the hub: ordered by attempt then seq; `after` applies within each attempt listed.
+        return (mesh.chunks.get(id) ?? [])
+          .filter((c) => (attempt === undefined || c.attempt === attempt) && c.seq > after)
+          .sort((a, b) => a.attempt - b.attempt || a.seq - b.seq);
       },
       async createPipeline(input) {
         guard("createPipeline");

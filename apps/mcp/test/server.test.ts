@@ -6,9 +6,11 @@ import {
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, test } from "vitest";
+import { AWAIT_MAX_MS, type AwaitClock, awaitTask } from "../src/await";
+import { parseMcpEnv } from "../src/env";
 import { ERROR_META_KEY } from "../src/errors";
 import { MeshPortError } from "../src/port";
-import { TOOLS } from "../src/tools";
+import { dispatchTask, TOOLS } from "../src/tools";
 import { connectInMemory } from "./connect";
 import { ALL_PERMISSIONS, MemoryMesh } from "./memory-mesh";
 import { expectToolsSnapshot } from "./tools-snapshot";
@@ -30,6 +32,20 @@ function errorOf(result: unknown): { code: string; message: string; text: string
 function textOf(read: { contents: ({ text: string } | { blob: string })[] }): string {
   const first = read.contents[0];
   return first && "text" in first ? first.text : "";
+}
+
+/** A clock whose sleeps advance it at once (yielding to the event loop, so I/O still runs). */
+function virtualClock(): AwaitClock & { start: number } {
+  const start = Date.UTC(2026, 11, 1);
+  let now = start;
+  return {
+    start,
+    now: () => now,
+    sleep: async (ms) => {
+      now += ms;
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
 }
 
 async function admin() {
@@ -250,11 +266,49 @@ describe("await_task and progress", () => {
 
   test("the wait is capped at 50 s whatever the server is told", async () => {
     const mesh = new MemoryMesh();
+    // A virtual clock: every poll's sleep advances it at once, so 50 s of waiting takes milliseconds.
+    const clock = virtualClock();
     const { client } = await connectInMemory(mesh.portFor(mesh.token("t", ALL_PERMISSIONS)), {
       awaitMaxMs: 10 * 60_000,
+      pollMs: 1000,
+      clock,
     });
     const tool = (await client.listTools()).tools.find((t) => t.name === "await_task");
     expect(tool?.inputSchema.properties?.timeout_s).toMatchObject({ maximum: 50 });
+    const { task_id } = structured<{ task_id: string }>(
+      await client.callTool({
+        name: "dispatch_task",
+        arguments: { title: "t", prompt: "p", capability: "none" },
+      }),
+    );
+    const started = Date.now();
+    const first = structured<{ state: string; waited_ms: number }>(
+      await client.callTool({ name: "await_task", arguments: { task_id } }),
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(first.state).toBe("still_running");
+    // It answered within the 50 s ceiling (the next 1 s poll would have passed it) and not early.
+    expect(first.waited_ms).toBeLessThanOrEqual(50_000);
+    expect(first.waited_ms).toBeGreaterThanOrEqual(49_000);
+    expect(clock.now() - clock.start).toBeLessThanOrEqual(50_000);
+    // Asking for more than 50 s is a bad argument, not a longer wait.
+    const tooLong = errorOf(
+      await client.callTool({ name: "await_task", arguments: { task_id, timeout_s: 120 } }),
+    );
+    expect(tooLong.text).toMatch(/timeout_s/);
+  });
+
+  test("awaitTask itself clamps a ceiling above 50 s (no caller can configure past the client's 60 s)", async () => {
+    const mesh = new MemoryMesh();
+    const port = mesh.portFor(mesh.token("t", ALL_PERMISSIONS));
+    const { task_id } = await dispatchTask(port, { title: "t", prompt: "p", capability: "none" });
+    const clock = virtualClock();
+    const result = await awaitTask(port, task_id, { maxMs: 10 * 60_000, pollMs: 250, clock });
+    expect(result.state).toBe("still_running");
+    expect(result.waited_ms).toBeLessThanOrEqual(AWAIT_MAX_MS);
+    expect(result.waited_ms).toBeGreaterThan(AWAIT_MAX_MS - 250);
+    // …and the environment refuses such a setting at boot.
+    expect(() => parseMcpEnv({ M3SHD_MCP_AWAIT_MAX_MS: "120000" })).toThrow(/M3SHD_MCP_AWAIT_MAX_MS/);
   });
 
   test("state changes and streamed chunks arrive as progress notifications while await_task runs", async () => {
@@ -291,6 +345,98 @@ describe("await_task and progress", () => {
     ]);
     // Strictly increasing, as MCP requires.
     expect(progress.map((p) => p.progress)).toEqual([...progress.keys()].map((i) => i + 1));
+  });
+
+  test("a retried attempt's chunks are reported although its seq restarts at 0", async () => {
+    const mesh = new MemoryMesh();
+    const { client } = await connectInMemory(mesh.portFor(mesh.token("t", ALL_PERMISSIONS)));
+    const { task_id } = structured<{ task_id: string }>(
+      await client.callTool({
+        name: "dispatch_task",
+        arguments: { title: "t", prompt: "p", capability: "echo", max_attempts: 2 },
+      }),
+    );
+    const progress: { progress: number; message?: string }[] = [];
+    const pending = client.callTool({ name: "await_task", arguments: { task_id } }, undefined, {
+      onprogress: (p) => {
+        progress.push(p);
+        // Attempt 1 streams two chunks (seq 0, 1) and fails; the retry (attempt 2) streams seq 0, 1
+        // again and completes. Each step is driven by what the client has seen.
+        if (p.message === `${task_id} is queued`)
+          mesh.set(task_id, { status: "running", assigned_to: "agent-1" });
+        if (p.message === `${task_id} is running`) {
+          mesh.chunk(task_id, "first try, part one");
+          mesh.chunk(task_id, "first try, part two");
+        }
+        if (p.message === "first try, part two") {
+          mesh.set(task_id, { status: "queued", assigned_to: null, error: "worker lost" });
+          mesh.set(task_id, { status: "running", assigned_to: "agent-1" });
+          mesh.chunk(task_id, "second try, part one");
+        }
+        if (p.message === "second try, part one") {
+          mesh.chunk(task_id, "second try, part two");
+          mesh.set(task_id, { status: "done", output: "second try", completed_at: mesh.now });
+        }
+      },
+    });
+    const result = structured<{ state: string; task: { attempt: number } }>(await pending);
+    expect(result).toMatchObject({ state: "finished", task: { attempt: 2 } });
+    expect(mesh.chunks.get(task_id)?.map((c) => [c.attempt, c.seq])).toEqual([
+      [1, 0],
+      [1, 1],
+      [2, 0],
+      [2, 1],
+    ]);
+    expect(progress.map((p) => p.message)).toEqual([
+      `${task_id} is queued`,
+      `${task_id} is running`,
+      "first try, part one",
+      "first try, part two",
+      `${task_id} is running (attempt 2)`,
+      "second try, part one",
+      "second try, part two",
+      `${task_id} is done`,
+    ]);
+    expect(progress.map((p) => p.progress)).toEqual([...progress.keys()].map((i) => i + 1));
+  });
+
+  test("a late follower reports every attempt's chunks in order, each once", async () => {
+    const mesh = new MemoryMesh();
+    const port = mesh.portFor(mesh.token("t", ALL_PERMISSIONS));
+    const { task_id } = await dispatchTask(port, { title: "t", prompt: "p", capability: "echo" });
+    mesh.set(task_id, { status: "running" });
+    mesh.chunk(task_id, "a0");
+    mesh.chunk(task_id, "a1");
+    mesh.set(task_id, { status: "queued" });
+    mesh.set(task_id, { status: "running" });
+    mesh.chunk(task_id, "b0");
+    const messages: string[] = [];
+    const following = awaitTask(port, task_id, {
+      maxMs: 5000,
+      pollMs: 10,
+      onProgress: (step) => {
+        messages.push(step.message);
+        // Attempt 3 opens after the follower has read attempt 2's first chunk.
+        if (step.message === "b0") {
+          mesh.chunk(task_id, "b1");
+          mesh.set(task_id, { status: "queued" });
+          mesh.set(task_id, { status: "running" });
+          mesh.chunk(task_id, "c0");
+          mesh.set(task_id, { status: "done", output: "c0", completed_at: mesh.now });
+        }
+      },
+    });
+    expect((await following).state).toBe("finished");
+    // Attempt 1 has ended: its output comes before the state it ended in; then attempt 2's.
+    expect(messages).toEqual([
+      "a0",
+      "a1",
+      `${task_id} is running (attempt 2)`,
+      "b0",
+      "b1",
+      "c0",
+      `${task_id} is done`,
+    ]);
   });
 });
 
