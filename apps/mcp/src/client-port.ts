@@ -12,6 +12,7 @@ import {
   listChunksRoute,
   listTasksRoute,
   listTemplatesRoute,
+  postMessageRoute,
   putContextRoute,
   searchAllMemoryRoute,
   searchMemoryRoute,
@@ -80,6 +81,7 @@ export function createClientPort(client: Client): MeshPort {
           }),
         )
       ).entry,
+    sendMessage: async (body) => (await call(() => client.request(postMessageRoute, { body }))).message,
     getProvenance: (taskId) => call(() => client.request(taskProvenanceRoute, { params: { id: taskId } })),
     summary: () => call(() => client.request(summaryAnalyticsRoute, { query: { days: 1 } })),
   };

@@ -8,6 +8,7 @@ import type {
   CreateTaskInput,
   DecideApprovalBody,
   ErrorCode,
+  Message,
   PipelineResponse,
   ProvenanceResponse,
   StreamChunk,
@@ -81,6 +82,14 @@ export interface DispatchTemplateInput {
   priority?: number;
   assign_to?: string;
   depends_on?: string[];
+  deadline?: number | string;
+  max_attempts?: number;
+}
+
+export interface SendMessageInput {
+  content: string;
+  channel?: string;
+  reply_to?: string;
 }
 
 /** The operations the MCP tools and resources need, each one hub route. */
@@ -107,6 +116,8 @@ export interface MeshPort {
   decideApproval(id: string, input: DecideApprovalBody): Promise<Approval>;
   getContext(key: string): Promise<ContextEntry>;
   setContext(key: string, value: unknown): Promise<ContextEntry>;
+  /** `POST /api/messages`: the sender is the credential's principal (or acting agent). */
+  sendMessage(input: SendMessageInput): Promise<Message>;
   getProvenance(taskId: string): Promise<ProvenanceResponse>;
   summary(): Promise<SummaryAnalytics>;
 }

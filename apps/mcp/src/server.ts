@@ -53,7 +53,7 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
       },
       taskStore: tasks.store,
       instructions:
-        "Tools for an M3SHD agent mesh. dispatch_task / dispatch_template / create_pipeline return at once; " +
+        "Tools for an M3SHD agent mesh. dispatch_task / create_pipeline return at once; " +
         "follow a task with await_task (≤ 50 s per call; call again while it answers still_running) or " +
         "subscribe to m3shd://tasks/{id}.",
     },

@@ -2,6 +2,7 @@ import {
   type Agent,
   type Approval,
   type ContextEntry,
+  type Message,
   PERMISSIONS,
   type Permission,
   type StreamChunk,
@@ -40,6 +41,7 @@ const ROUTE_PERMISSION: Record<keyof MeshPort, Permission | "any"> = {
   decideApproval: "agents:write",
   getContext: "memory:read",
   setContext: "memory:write",
+  sendMessage: "messages:write",
   getProvenance: "tasks:read",
   summary: "admin:analytics",
 };
@@ -67,6 +69,7 @@ export class MemoryMesh {
   readonly approvals: Approval[] = [];
   readonly context = new Map<string, ContextEntry>();
   readonly memories: MemoryEntry[] = [];
+  readonly messages: Message[] = [];
   /** Every call, as `operation:subject`, so a test can prove what reached the mesh. */
   readonly calls: string[] = [];
   now = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -277,8 +280,14 @@ export class MemoryMesh {
           throw new MeshPortError("validation_failed", `Missing variables: ${missing.join(", ")}`);
         return mesh.newTask({
           title: input.title ?? template.name,
-          prompt: template.prompt_template,
+          prompt: template.prompt_template.replace(
+            /\{(\w+)\}/g,
+            (_, v: string) => input.variables?.[v] ?? "",
+          ),
           required_capability: template.capability,
+          priority: input.priority,
+          assign_to: input.assign_to,
+          depends_on: input.depends_on,
         });
       },
       async listAgents() {
@@ -340,6 +349,23 @@ export class MemoryMesh {
         const entry = { key, value: value as ContextEntry["value"], set_by: "master", updated_at: mesh.now };
         mesh.context.set(key, entry);
         return entry;
+      },
+      async sendMessage(input) {
+        guard("sendMessage");
+        const who = mesh.tokens.get(token) as WhoAmIResponse;
+        if (input.reply_to !== undefined && !mesh.messages.some((m) => m.id === input.reply_to)) {
+          throw new MeshPortError("not_found", `message ${input.reply_to} not found`);
+        }
+        const message: Message = {
+          id: `msg_${ulid()}`,
+          channel: input.channel ?? "general",
+          from: who.agent_id ?? who.subject,
+          content: input.content,
+          reply_to: input.reply_to ?? null,
+          created_at: mesh.now,
+        };
+        mesh.messages.push(message);
+        return message;
       },
       async getProvenance(taskId) {
         guard("getProvenance");

@@ -139,11 +139,19 @@ describe("every tool's happy path", () => {
 
     const templates = (await call("list_templates")).templates as { id: string; variables: string[] }[];
     expect(templates[0]?.variables).toEqual(["topic"]);
-    const fromTemplate = await call("dispatch_template", {
+    // dispatch_task's template form: the template's capability and prompt, variables filled in.
+    const fromTemplate = await call("dispatch_task", {
       template_id: templates[0]?.id,
       variables: { topic: "MCP" },
+      priority: 9,
     });
-    expect((fromTemplate.task as { required_capability: string }).required_capability).toBe("research");
+    expect(fromTemplate.task).toMatchObject({
+      title: "Research",
+      prompt: "Research MCP.",
+      required_capability: "research",
+      priority: 9,
+    });
+    expect(mesh.calls.filter((c) => c.startsWith("dispatchTemplate:"))).toHaveLength(1);
 
     expect((await call("list_agents", { capability: "research" })).agents as object[]).toHaveLength(1);
     expect((await call("list_agents", { capability: "nope" })).agents as object[]).toHaveLength(0);
@@ -163,6 +171,17 @@ describe("every tool's happy path", () => {
       value: { major: 1, tags: ["a"] },
     });
 
+    const posted = await call("send_message", { content: "deploy finished", channel: "ops" });
+    expect(posted.message).toMatchObject({ channel: "ops", from: "key:admin", content: "deploy finished" });
+    const reply = await call("send_message", {
+      content: "thanks",
+      reply_to: (posted.message as { id: string }).id,
+    });
+    expect(reply.message).toMatchObject({
+      channel: "general",
+      reply_to: (posted.message as { id: string }).id,
+    });
+
     const summary = await call("mesh_summary");
     expect(summary.pending_approvals).toBe(0);
   });
@@ -177,6 +196,10 @@ describe("errors", () => {
       { title: "t", prompt: "p", capability: "Not A Capability!" },
       { title: "t", prompt: "p", capability: "echo", priority: 11 },
       { title: "t", prompt: "p", capability: "echo", surprise: true },
+      { prompt: "p", capability: "echo" }, // a prompt needs a title
+      { title: "t", prompt: "p", capability: "echo", variables: { topic: "x" } }, // variables without a template
+      { template_id: "tpl_01J0000000000000000000000Z", prompt: "p" }, // both forms at once
+      {}, // neither form
     ]) {
       const err = errorOf(await client.callTool({ name: "dispatch_task", arguments: args }));
       expect(err.text, JSON.stringify(args)).toMatch(/validation/i);
@@ -187,6 +210,11 @@ describe("errors", () => {
     expect(
       errorOf(await client.callTool({ name: "await_task", arguments: { task_id: "x", timeout_s: 120 } }))
         .text,
+    ).toMatch(/validation/i);
+    expect(
+      errorOf(
+        await client.callTool({ name: "send_message", arguments: { content: "", channel: "Not A Channel" } }),
+      ).text,
     ).toMatch(/validation/i);
     expect(mesh.calls.length).toBe(before);
   });

@@ -1,6 +1,12 @@
 import { request as httpRequest } from "node:http";
 import type { Mesh } from "@m3shd/mesh";
-import { getTaskRoute, ROLE_PRESETS, requestApprovalRoute, revokeTokenRoute } from "@m3shd/protocol";
+import {
+  getTaskRoute,
+  listMessagesRoute,
+  ROLE_PRESETS,
+  requestApprovalRoute,
+  revokeTokenRoute,
+} from "@m3shd/protocol";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import {
   CallToolResultSchema,
@@ -150,7 +156,7 @@ describe("Streamable HTTP: the built binary in its own process against a real hu
       expect.arrayContaining(["Research", "Summarize", "QA", "Code Review", "Write"]),
     );
     const research = templates.find((t) => t.name === "Research");
-    const fromTemplate = await call(admin, "dispatch_template", {
+    const fromTemplate = await call(admin, "dispatch_task", {
       template_id: research?.id,
       variables: { topic: "Streamable HTTP" },
     });
@@ -193,6 +199,19 @@ describe("Streamable HTTP: the built binary in its own process against a real hu
     expect((await call(admin, "get_context", { key: "http.release" })).entry).toMatchObject({
       value: { version: "2.0.0", ok: true },
     });
+
+    // send_message posts as the credential; the hub's own message list has it.
+    const posted = await call<{ message: { id: string; from: string } }>(admin, "send_message", {
+      content: "release train left",
+      channel: "http-ops",
+    });
+    expect(posted.message).toMatchObject({
+      channel: "http-ops",
+      content: "release train left",
+      reply_to: null,
+    });
+    const channel = await hubClient(mesh).request(listMessagesRoute, { query: { channel: "http-ops" } });
+    expect(channel.body.messages.map((m) => m.id)).toEqual([posted.message.id]);
 
     const summary = await call(admin, "mesh_summary");
     expect((summary.tasks as { by_status: Record<string, number> }).by_status.done).toBeGreaterThanOrEqual(4);

@@ -1,4 +1,4 @@
-import { ROLE_PRESETS, requestApprovalRoute } from "@m3shd/protocol";
+import { listMessagesRoute, ROLE_PRESETS, requestApprovalRoute } from "@m3shd/protocol";
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, test } from "vitest";
 import { TOOLS } from "../../src/tools";
@@ -92,7 +92,7 @@ describe("stdio: the built binary against a real hub and a real worker", () => {
       expect.arrayContaining(["Research", "Summarize", "QA", "Code Review", "Write"]),
     );
     const research = templates.find((t) => t.name === "Research");
-    const fromTemplate = await call(client, "dispatch_template", {
+    const fromTemplate = await call(client, "dispatch_task", {
       template_id: research?.id,
       variables: { topic: "MCP" },
     });
@@ -127,6 +127,15 @@ describe("stdio: the built binary against a real hub and a real worker", () => {
     expect((await call(client, "get_context", { key: "release.train" })).entry).toMatchObject({
       value: { version: "1.2.0" },
     });
+
+    // send_message posts as the credential; the hub's own message list has it.
+    const posted = await call<{ message: { id: string; from: string } }>(client, "send_message", {
+      content: "release train left",
+      channel: "ops",
+    });
+    expect(posted.message).toMatchObject({ channel: "ops", content: "release train left", reply_to: null });
+    const channel = await hubClient(mesh).request(listMessagesRoute, { query: { channel: "ops" } });
+    expect(channel.body.messages.map((m) => m.id)).toEqual([posted.message.id]);
 
     const summary = await call(client, "mesh_summary");
     expect((summary.tasks as { by_status: Record<string, number> }).by_status.done).toBeGreaterThanOrEqual(4);
