@@ -244,6 +244,7 @@ describe("errors", () => {
       }),
     );
     expect(dispatch.text).toMatch(/^forbidden: Missing permission tasks:write/);
+    expect(dispatch.code).toBe("forbidden");
   });
 
   test("an unexpected error is `internal` with a fixed message; its text (and stack) is only logged", async () => {
@@ -556,6 +557,70 @@ describe("MCP Tasks (experimental) for dispatch_task", () => {
       task: { output: "ok" },
     });
     expect((await client.experimental.tasks.getTask(taskId)).status).toBe("completed");
+  });
+
+  test("a template dispatch runs as a task too; a hub refusal is a failed task with the protocol error; bad arguments never reach the hub", async () => {
+    const { client, mesh } = await admin();
+    const template = mesh.templates[0];
+    const created = await client.request(
+      {
+        method: "tools/call",
+        params: {
+          name: "dispatch_task",
+          arguments: { template_id: template?.id, variables: { topic: "Tasks" } },
+          task: {},
+        },
+      },
+      CreateTaskResultSchema,
+    );
+    expect(created.task.status).toBe("working");
+    const hubId = [...mesh.tasks.keys()][0] as string;
+    expect(mesh.tasks.get(hubId)).toMatchObject({
+      prompt: "Research Tasks.",
+      required_capability: "research",
+    });
+    mesh.set(hubId, { status: "done", output: "found", completed_at: mesh.now });
+    const result = await client.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema);
+    expect(result.structuredContent).toMatchObject({ task_id: hubId, task: { output: "found" } });
+
+    // A hub refusal of a task-augmented dispatch: a failed MCP task whose result is the tool
+    // error with the protocol's code and message.
+    const refused = await client.request(
+      {
+        method: "tools/call",
+        params: {
+          name: "dispatch_task",
+          arguments: { template_id: "tpl_01J0000000000000000000000Z" },
+          task: {},
+        },
+      },
+      CreateTaskResultSchema,
+    );
+    expect(refused.task.status).toBe("failed");
+    const refusal = errorOf(
+      await client.experimental.tasks.getTaskResult(refused.task.taskId, CallToolResultSchema),
+    );
+    expect(refusal).toMatchObject({
+      code: "not_found",
+      text: expect.stringMatching(/^not_found: template /),
+    });
+
+    // Bad arguments never reach the hub. The SDK (1.32) validates before the adapter runs and
+    // answers a task-augmented request's validation failure as a JSON-RPC InvalidParams error.
+    const before = mesh.calls.length;
+    const mixed = client.request(
+      {
+        method: "tools/call",
+        params: {
+          name: "dispatch_task",
+          arguments: { template_id: template?.id, prompt: "p", capability: "echo" },
+          task: {},
+        },
+      },
+      CreateTaskResultSchema,
+    );
+    await expect(mixed).rejects.toThrow(/-32602/);
+    expect(mesh.calls.length).toBe(before);
   });
 
   test("tasks/cancel cancels the hub task", async () => {
