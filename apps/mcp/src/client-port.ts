@@ -12,6 +12,7 @@ import {
   listChunksRoute,
   listTasksRoute,
   listTemplatesRoute,
+  postMessageRoute,
   putContextRoute,
   searchAllMemoryRoute,
   searchMemoryRoute,
@@ -44,12 +45,15 @@ export function createClientPort(client: Client): MeshPort {
     cancelTask: async (id, reason) =>
       (await call(() => client.request(cancelTaskRoute, { params: { id }, body: reason ? { reason } : {} })))
         .task,
-    listChunks: async (id, after) =>
+    listChunks: async (id, { attempt, after } = {}) =>
       (
         await call(() =>
           client.request(listChunksRoute, {
             params: { id },
-            query: after === undefined ? {} : { after: String(after) },
+            query: {
+              ...(attempt === undefined ? {} : { attempt: String(attempt) }),
+              ...(after === undefined ? {} : { after: String(after) }),
+            },
           }),
         )
       ).chunks,
@@ -77,6 +81,7 @@ export function createClientPort(client: Client): MeshPort {
           }),
         )
       ).entry,
+    sendMessage: async (body) => (await call(() => client.request(postMessageRoute, { body }))).message,
     getProvenance: (taskId) => call(() => client.request(taskProvenanceRoute, { params: { id: taskId } })),
     summary: () => call(() => client.request(summaryAnalyticsRoute, { query: { days: 1 } })),
   };

@@ -8,6 +8,7 @@ import type {
   CreateTaskInput,
   DecideApprovalBody,
   ErrorCode,
+  Message,
   PipelineResponse,
   ProvenanceResponse,
   StreamChunk,
@@ -53,6 +54,11 @@ export interface ListTasksInput {
   limit?: number;
 }
 
+export interface ListChunksInput {
+  attempt?: number;
+  after?: number;
+}
+
 export interface SearchMemoryInput {
   q: string;
   /** One agent's memories; omitted = across agents (the hub decides who may). */
@@ -76,6 +82,14 @@ export interface DispatchTemplateInput {
   priority?: number;
   assign_to?: string;
   depends_on?: string[];
+  deadline?: number | string;
+  max_attempts?: number;
+}
+
+export interface SendMessageInput {
+  content: string;
+  channel?: string;
+  reply_to?: string;
 }
 
 /** The operations the MCP tools and resources need, each one hub route. */
@@ -86,8 +100,12 @@ export interface MeshPort {
   getTask(id: string): Promise<Task>;
   listTasks(input: ListTasksInput): Promise<TaskListResponse>;
   cancelTask(id: string, reason?: string): Promise<Task>;
-  /** Streamed chunks with `seq > after` (all when `after` is omitted). */
-  listChunks(id: string, after?: number): Promise<StreamChunk[]>;
+  /**
+   * Streamed chunks, ordered by attempt then `seq`. `attempt` keeps one attempt's; `after` keeps
+   * those with `seq > after` within each attempt listed (`seq` restarts at 0 on every attempt, so
+   * `after` is only a cursor together with `attempt`).
+   */
+  listChunks(id: string, query?: ListChunksInput): Promise<StreamChunk[]>;
   createPipeline(input: CreatePipelineInput): Promise<PipelineResponse>;
   listTemplates(): Promise<Template[]>;
   dispatchTemplate(id: string, input: DispatchTemplateInput): Promise<Task>;
@@ -98,6 +116,8 @@ export interface MeshPort {
   decideApproval(id: string, input: DecideApprovalBody): Promise<Approval>;
   getContext(key: string): Promise<ContextEntry>;
   setContext(key: string, value: unknown): Promise<ContextEntry>;
+  /** `POST /api/messages`: the sender is the credential's principal (or acting agent). */
+  sendMessage(input: SendMessageInput): Promise<Message>;
   getProvenance(taskId: string): Promise<ProvenanceResponse>;
   summary(): Promise<SummaryAnalytics>;
 }

@@ -1,6 +1,6 @@
 import type { Permission } from "@m3shd/protocol";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { AWAIT_MAX_MS } from "./await";
+import { AWAIT_MAX_MS, type AwaitClock } from "./await";
 import { toolError } from "./errors";
 import type { MeshPort } from "./port";
 import { registerResources } from "./resources";
@@ -21,8 +21,10 @@ export interface MeshServerOptions {
   permissions: Iterable<Permission>;
   /** `await_task`, Tasks and subscription poll interval (ms). Default 250. */
   pollMs?: number;
-  /** `await_task` ceiling (ms), at most 50 000. Default 50 000. */
+  /** `await_task` ceiling (ms). A larger value is clamped to 50 000 (`AWAIT_MAX_MS`). Default 50 000. */
   awaitMaxMs?: number;
+  /** `await_task`'s clock. Default: the system clock; tests pass a virtual one. */
+  clock?: AwaitClock;
   /** Unexpected errors (never sent to the client). */
   log?: (err: unknown) => void;
 }
@@ -51,7 +53,7 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
       },
       taskStore: tasks.store,
       instructions:
-        "Tools for an M3SHD agent mesh. dispatch_task / dispatch_template / create_pipeline return at once; " +
+        "Tools for an M3SHD agent mesh. dispatch_task / create_pipeline return at once; " +
         "follow a task with await_task (≤ 50 s per call; call again while it answers still_running) or " +
         "subscribe to m3shd://tasks/{id}.",
     },
@@ -80,6 +82,7 @@ export function createMeshServer(options: MeshServerOptions): MeshServer {
           port: options.port,
           pollMs,
           awaitMaxMs,
+          ...(options.clock ? { clock: options.clock } : {}),
           signal: extra.signal,
           ...(progressToken !== undefined
             ? {

@@ -4,7 +4,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult, Request, RequestId, Task } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
 import { isFinished } from "./await";
-import { protocolErrorOf, toolError } from "./errors";
+import { toolError } from "./errors";
 import type { MeshPort } from "./port";
 import { DispatchTaskInput, type DispatchTaskOutput, dispatchTask, type ToolDef } from "./tools";
 
@@ -152,21 +152,20 @@ export function createTasksAdapter(options: TasksAdapterOptions) {
       },
       {
         createTask: async (args, extra) => {
+          const ttl = extra.taskRequestedTtl ?? TASK_TTL_DEFAULT_MS;
           let output: DispatchResult;
           try {
             output = await dispatchTask(options.port, args as z.output<typeof DispatchTaskInput>);
           } catch (err) {
-            // The SDK turns a thrown error into a tool error from its message alone, so the
-            // message carries the protocol code (and never an unexpected error's own text).
-            const known = protocolErrorOf(err);
-            if (!known) options.log(err);
-            throw new Error(
-              known
-                ? `${known.code}: ${known.message}`
-                : "internal: The MCP server failed to complete the call",
-            );
+            // A refused dispatch is an MCP task that failed with the tool error as its result:
+            // the plain call answers that result (protocol code in `_meta`), a task-augmented one
+            // a `failed` task whose tasks/result carries it. Thrown instead, the SDK would make a
+            // text-only tool error, which a task-augmented request then rejects as an "Invalid
+            // task creation result", losing the code and message.
+            const failed = await extra.taskStore.createTask({ ttl, pollInterval: options.pollMs });
+            await extra.taskStore.storeTaskResult(failed.taskId, "failed", toolError(err, options.log));
+            return { task: await extra.taskStore.getTask(failed.taskId) };
           }
-          const ttl = extra.taskRequestedTtl ?? TASK_TTL_DEFAULT_MS;
           const task = await extra.taskStore.createTask({ ttl, pollInterval: options.pollMs });
           store.hubTaskOf.set(task.taskId, output.task_id);
           if (!store.augmented.has(task.taskId)) {

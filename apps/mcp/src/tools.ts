@@ -6,10 +6,13 @@ import {
   ApprovalSchema,
   ApprovalStatusSchema,
   CapabilitySchema,
+  ChannelSchema,
   ContextEntrySchema,
   ContextKeySchema,
   CursorSchema,
   LIMITS,
+  MessageIdSchema,
+  MessageSchema,
   type Permission,
   PipelineIdSchema,
   PipelineStepSchema,
@@ -26,7 +29,7 @@ import {
 } from "@m3shd/protocol";
 import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import { AWAIT_MAX_MS, type AwaitResult, awaitTask, type ProgressStep } from "./await";
+import { AWAIT_MAX_MS, type AwaitClock, type AwaitResult, awaitTask, type ProgressStep } from "./await";
 import { MemorySearchResultSchema, type MeshPort, StoreMemoryResultSchema } from "./port";
 
 /** What a tool's run needs besides its arguments. */
@@ -36,6 +39,8 @@ export interface ToolContext {
   pollMs: number;
   /** `await_task`'s ceiling (≤ `AWAIT_MAX_MS`; tests lower it). */
   awaitMaxMs: number;
+  /** `await_task`'s clock (default: the system clock). */
+  clock?: AwaitClock;
   signal?: AbortSignal;
   /** Set when the caller sent a progress token. */
   onProgress?: (step: ProgressStep) => Promise<void>;
@@ -100,22 +105,62 @@ const Deadline = z
 
 const Limit = z.int().min(1).max(100).default(20).describe("Page size, 1–100 (default 20)");
 
-export const DispatchTaskInput = z.strictObject({
-  title: z.string().trim().min(1).max(LIMITS.titleChars).describe("Short title people see in lists"),
-  prompt: z.string().min(1).describe("What the agent should do (at most 8 KB of UTF-8)"),
-  capability: CapabilitySchema.describe(
-    "Capability an agent must have, e.g. research, summarize, qa, code_review, write (see list_agents / list_templates)",
-  ),
-  priority: PrioritySchema.optional().describe("1 (lowest) … 10 (highest); default 5"),
-  assign_to: AgentIdSchema.optional().describe("Ask for this agent by id"),
-  depends_on: z
-    .array(TaskIdSchema)
-    .max(LIMITS.dependsOnMax)
-    .optional()
-    .describe("Task ids that must finish first"),
-  deadline: Deadline.optional(),
-  max_attempts: z.int().min(1).max(LIMITS.maxAttemptsMax).optional(),
-});
+/**
+ * `dispatch_task`'s input: a task from a prompt (`title`, `prompt`, `capability`) or from a
+ * template (`template_id`, `variables`), never both. One tool for both forms keeps the tool count
+ * within budget (see the README); each form is one hub route, both gated by `tasks:write`.
+ */
+export const DispatchTaskInput = z
+  .strictObject({
+    title: z
+      .string()
+      .trim()
+      .min(1)
+      .max(LIMITS.titleChars)
+      .optional()
+      .describe("Short title people see in lists; required with prompt, the template's name by default"),
+    prompt: z.string().min(1).optional().describe("What the agent should do (at most 8 KB of UTF-8)"),
+    capability: CapabilitySchema.optional().describe(
+      "With prompt: the capability an agent must have, e.g. research, summarize, qa, code_review, write (see list_agents)",
+    ),
+    template_id: TemplateIdSchema.optional().describe(
+      "Instead of prompt and capability: a template id (tpl_…, see list_templates)",
+    ),
+    variables: TemplateVariablesSchema.optional().describe(
+      "With template_id: a value for each of the template's {variables}",
+    ),
+    priority: PrioritySchema.optional().describe("1 (lowest) … 10 (highest); default 5"),
+    assign_to: AgentIdSchema.optional().describe("Ask for this agent by id"),
+    depends_on: z
+      .array(TaskIdSchema)
+      .max(LIMITS.dependsOnMax)
+      .optional()
+      .describe("Task ids that must finish first"),
+    deadline: Deadline.optional(),
+    max_attempts: z.int().min(1).max(LIMITS.maxAttemptsMax).optional(),
+  })
+  .superRefine((args, ctx) => {
+    if (args.template_id !== undefined) {
+      for (const key of ["prompt", "capability"] as const) {
+        if (args[key] !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: [key],
+            message: `${key} cannot be combined with template_id`,
+          });
+        }
+      }
+      return;
+    }
+    for (const key of ["title", "prompt", "capability"] as const) {
+      if (args[key] === undefined) {
+        ctx.addIssue({ code: "custom", path: [key], message: `${key} is required (or give template_id)` });
+      }
+    }
+    if (args.variables !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["variables"], message: "variables need template_id" });
+    }
+  });
 
 export const DispatchTaskOutput = z.object({
   task_id: TaskIdSchema,
@@ -128,16 +173,27 @@ export async function dispatchTask(
   port: MeshPort,
   args: z.output<typeof DispatchTaskInput>,
 ): Promise<z.infer<typeof DispatchTaskOutput>> {
-  const task = await port.createTask({
-    title: args.title,
-    prompt: args.prompt,
-    required_capability: args.capability,
+  const common = {
     ...(args.priority !== undefined ? { priority: args.priority } : {}),
     ...(args.assign_to !== undefined ? { assign_to: args.assign_to } : {}),
     ...(args.depends_on !== undefined ? { depends_on: args.depends_on } : {}),
     ...(args.deadline !== undefined ? { deadline: args.deadline } : {}),
     ...(args.max_attempts !== undefined ? { max_attempts: args.max_attempts } : {}),
-  });
+  };
+  let task: Task;
+  if (args.template_id !== undefined) {
+    task = await port.dispatchTemplate(args.template_id, {
+      ...common,
+      ...(args.variables !== undefined ? { variables: args.variables } : {}),
+      ...(args.title !== undefined ? { title: args.title } : {}),
+    });
+  } else {
+    // The input schema's refinement guarantees these three without a template.
+    const { title, prompt, capability } = args as Required<
+      Pick<typeof args, "title" | "prompt" | "capability">
+    >;
+    task = await port.createTask({ title, prompt, required_capability: capability, ...common });
+  }
   return { task_id: task.id, status: task.status, task };
 }
 
@@ -164,9 +220,10 @@ export const TOOLS = [
     name: "dispatch_task",
     title: "Dispatch a task",
     description:
-      "Submit a task to the mesh and return at once with its id and state (usually `queued`). The dispatcher " +
-      "assigns it to an online agent with the capability. Follow it with await_task (waits up to 50 s per call, " +
-      "streaming progress) or get_task. Clients that support MCP Tasks may run it as a task and poll tasks/get.",
+      "Submit a task to the mesh and return at once with its id and state (usually `queued`): either title + " +
+      "prompt + capability, or template_id + variables (see list_templates). The dispatcher assigns it to an " +
+      "online agent with the capability. Follow it with await_task (waits up to 50 s per call, streaming " +
+      "progress) or get_task. Clients that support MCP Tasks may run it as a task and poll tasks/get.",
     permission: "tasks:write",
     input: DispatchTaskInput,
     output: DispatchTaskOutput,
@@ -243,6 +300,7 @@ export const TOOLS = [
         await awaitTask(ctx.port, args.task_id, {
           maxMs: Math.min(args.timeout_s * 1000, ctx.awaitMaxMs),
           pollMs: ctx.pollMs,
+          ...(ctx.clock ? { clock: ctx.clock } : {}),
           ...(ctx.signal ? { signal: ctx.signal } : {}),
           ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
         }),
@@ -281,33 +339,12 @@ export const TOOLS = [
     title: "List task templates",
     description:
       "The mesh's task templates (Research, Summarize, QA, Code Review, Write, and any added): id, capability, " +
-      "and the {variables} each needs. Dispatch one with dispatch_template.",
+      "and the {variables} each needs. Dispatch one with dispatch_task (template_id + variables).",
     permission: "tasks:read",
     input: z.strictObject({}),
     output: z.object({ templates: z.array(TemplateSchema) }),
     annotations: READ,
     run: async (ctx) => ({ templates: await ctx.port.listTemplates() }),
-  }),
-  tool({
-    name: "dispatch_template",
-    title: "Dispatch a template",
-    description:
-      "Create a task from a template: every {variable} of the template needs a value (see list_templates). " +
-      "Returns at once with the task; follow it with await_task.",
-    permission: "tasks:write",
-    input: z.strictObject({
-      template_id: TemplateIdSchema.describe("The template id (tpl_…)"),
-      variables: TemplateVariablesSchema.optional().describe("A value for each of the template's variables"),
-      title: z.string().trim().min(1).max(LIMITS.titleChars).optional(),
-      priority: PrioritySchema.optional(),
-      assign_to: AgentIdSchema.optional(),
-      depends_on: z.array(TaskIdSchema).max(LIMITS.dependsOnMax).optional(),
-    }),
-    output: TaskOut,
-    annotations: WRITE,
-    run: async (ctx, { template_id, ...rest }) => ({
-      task: await ctx.port.dispatchTemplate(template_id, rest),
-    }),
   }),
   tool({
     name: "list_agents",
@@ -418,6 +455,22 @@ export const TOOLS = [
     output: z.object({ entry: ContextEntrySchema }),
     annotations: { ...WRITE, idempotentHint: true },
     run: async (ctx, args) => ({ entry: await ctx.port.setContext(args.key, args.value) }),
+  }),
+  tool({
+    name: "send_message",
+    title: "Post a chat message",
+    description:
+      "Post a message to a mesh chat channel (default `general`), where agents and operators read it; the " +
+      "sender is this credential, never an argument. Use reply_to to answer a message by id.",
+    permission: "messages:write",
+    input: z.strictObject({
+      content: z.string().min(1).max(LIMITS.messageBytes).describe("The message (at most 50 KB of UTF-8)"),
+      channel: ChannelSchema.optional().describe("Channel name, e.g. general, ops; default general"),
+      reply_to: MessageIdSchema.optional().describe("The message this one answers (msg_…)"),
+    }),
+    output: z.object({ message: MessageSchema }),
+    annotations: WRITE,
+    run: async (ctx, args) => ({ message: await ctx.port.sendMessage(args) }),
   }),
   tool({
     name: "verify_provenance",

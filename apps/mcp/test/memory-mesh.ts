@@ -2,6 +2,7 @@ import {
   type Agent,
   type Approval,
   type ContextEntry,
+  type Message,
   PERMISSIONS,
   type Permission,
   type StreamChunk,
@@ -40,6 +41,7 @@ const ROUTE_PERMISSION: Record<keyof MeshPort, Permission | "any"> = {
   decideApproval: "agents:write",
   getContext: "memory:read",
   setContext: "memory:write",
+  sendMessage: "messages:write",
   getProvenance: "tasks:read",
   summary: "admin:analytics",
 };
@@ -67,6 +69,7 @@ export class MemoryMesh {
   readonly approvals: Approval[] = [];
   readonly context = new Map<string, ContextEntry>();
   readonly memories: MemoryEntry[] = [];
+  readonly messages: Message[] = [];
   /** Every call, as `operation:subject`, so a test can prove what reached the mesh. */
   readonly calls: string[] = [];
   now = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -121,18 +124,27 @@ export class MemoryMesh {
     return token;
   }
 
-  /** Moves a task along as a worker would. */
+  /**
+   * Moves a task along as a worker would. Entering `running` is a claim, which opens the next
+   * attempt (lease) unless the patch names one.
+   */
   set(id: string, patch: Partial<Task>): Task {
     const task = this.mustTask(id);
     this.now += 1;
-    const next = TaskSchema.parse({ ...task, ...patch, updated_at: this.now });
+    const claim =
+      patch.status === "running" && task.status !== "running"
+        ? { attempt: task.attempt + 1, attempts: task.attempts + 1 }
+        : {};
+    const next = TaskSchema.parse({ ...task, ...claim, ...patch, updated_at: this.now });
     this.tasks.set(id, next);
     return next;
   }
 
+  /** Streams a chunk from the task's current attempt; `seq` restarts at 0 on every attempt, as at the hub. */
   chunk(id: string, content: string): void {
+    const attempt = Math.max(1, this.mustTask(id).attempt);
     const list = this.chunks.get(id) ?? [];
-    list.push({ attempt: 1, seq: list.length, content });
+    list.push({ attempt, seq: list.filter((c) => c.attempt === attempt).length, content });
     this.chunks.set(id, list);
   }
 
@@ -231,10 +243,13 @@ export class MemoryMesh {
         }
         return mesh.set(id, { status: "cancelled", error: reason ?? null, completed_at: mesh.now });
       },
-      async listChunks(id, after = -1) {
+      async listChunks(id, { attempt, after = -1 } = {}) {
         guard("listChunks");
         mesh.mustTask(id);
-        return (mesh.chunks.get(id) ?? []).filter((c) => c.seq > after);
+        // As the hub: ordered by attempt then seq; `after` applies within each attempt listed.
+        return (mesh.chunks.get(id) ?? [])
+          .filter((c) => (attempt === undefined || c.attempt === attempt) && c.seq > after)
+          .sort((a, b) => a.attempt - b.attempt || a.seq - b.seq);
       },
       async createPipeline(input) {
         guard("createPipeline");
@@ -265,8 +280,14 @@ export class MemoryMesh {
           throw new MeshPortError("validation_failed", `Missing variables: ${missing.join(", ")}`);
         return mesh.newTask({
           title: input.title ?? template.name,
-          prompt: template.prompt_template,
+          prompt: template.prompt_template.replace(
+            /\{(\w+)\}/g,
+            (_, v: string) => input.variables?.[v] ?? "",
+          ),
           required_capability: template.capability,
+          priority: input.priority,
+          assign_to: input.assign_to,
+          depends_on: input.depends_on,
         });
       },
       async listAgents() {
@@ -328,6 +349,23 @@ export class MemoryMesh {
         const entry = { key, value: value as ContextEntry["value"], set_by: "master", updated_at: mesh.now };
         mesh.context.set(key, entry);
         return entry;
+      },
+      async sendMessage(input) {
+        guard("sendMessage");
+        const who = mesh.tokens.get(token) as WhoAmIResponse;
+        if (input.reply_to !== undefined && !mesh.messages.some((m) => m.id === input.reply_to)) {
+          throw new MeshPortError("not_found", `message ${input.reply_to} not found`);
+        }
+        const message: Message = {
+          id: `msg_${ulid()}`,
+          channel: input.channel ?? "general",
+          from: who.agent_id ?? who.subject,
+          content: input.content,
+          reply_to: input.reply_to ?? null,
+          created_at: mesh.now,
+        };
+        mesh.messages.push(message);
+        return message;
       },
       async getProvenance(taskId) {
         guard("getProvenance");

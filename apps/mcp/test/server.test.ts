@@ -6,9 +6,11 @@ import {
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, test } from "vitest";
+import { AWAIT_MAX_MS, type AwaitClock, awaitTask } from "../src/await";
+import { parseMcpEnv } from "../src/env";
 import { ERROR_META_KEY } from "../src/errors";
 import { MeshPortError } from "../src/port";
-import { TOOLS } from "../src/tools";
+import { dispatchTask, TOOLS } from "../src/tools";
 import { connectInMemory } from "./connect";
 import { ALL_PERMISSIONS, MemoryMesh } from "./memory-mesh";
 import { expectToolsSnapshot } from "./tools-snapshot";
@@ -30,6 +32,20 @@ function errorOf(result: unknown): { code: string; message: string; text: string
 function textOf(read: { contents: ({ text: string } | { blob: string })[] }): string {
   const first = read.contents[0];
   return first && "text" in first ? first.text : "";
+}
+
+/** A clock whose sleeps advance it at once (yielding to the event loop, so I/O still runs). */
+function virtualClock(): AwaitClock & { start: number } {
+  const start = Date.UTC(2026, 11, 1);
+  let now = start;
+  return {
+    start,
+    now: () => now,
+    sleep: async (ms) => {
+      now += ms;
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
 }
 
 async function admin() {
@@ -123,11 +139,19 @@ describe("every tool's happy path", () => {
 
     const templates = (await call("list_templates")).templates as { id: string; variables: string[] }[];
     expect(templates[0]?.variables).toEqual(["topic"]);
-    const fromTemplate = await call("dispatch_template", {
+    // dispatch_task's template form: the template's capability and prompt, variables filled in.
+    const fromTemplate = await call("dispatch_task", {
       template_id: templates[0]?.id,
       variables: { topic: "MCP" },
+      priority: 9,
     });
-    expect((fromTemplate.task as { required_capability: string }).required_capability).toBe("research");
+    expect(fromTemplate.task).toMatchObject({
+      title: "Research",
+      prompt: "Research MCP.",
+      required_capability: "research",
+      priority: 9,
+    });
+    expect(mesh.calls.filter((c) => c.startsWith("dispatchTemplate:"))).toHaveLength(1);
 
     expect((await call("list_agents", { capability: "research" })).agents as object[]).toHaveLength(1);
     expect((await call("list_agents", { capability: "nope" })).agents as object[]).toHaveLength(0);
@@ -147,6 +171,17 @@ describe("every tool's happy path", () => {
       value: { major: 1, tags: ["a"] },
     });
 
+    const posted = await call("send_message", { content: "deploy finished", channel: "ops" });
+    expect(posted.message).toMatchObject({ channel: "ops", from: "key:admin", content: "deploy finished" });
+    const reply = await call("send_message", {
+      content: "thanks",
+      reply_to: (posted.message as { id: string }).id,
+    });
+    expect(reply.message).toMatchObject({
+      channel: "general",
+      reply_to: (posted.message as { id: string }).id,
+    });
+
     const summary = await call("mesh_summary");
     expect(summary.pending_approvals).toBe(0);
   });
@@ -161,6 +196,10 @@ describe("errors", () => {
       { title: "t", prompt: "p", capability: "Not A Capability!" },
       { title: "t", prompt: "p", capability: "echo", priority: 11 },
       { title: "t", prompt: "p", capability: "echo", surprise: true },
+      { prompt: "p", capability: "echo" }, // a prompt needs a title
+      { title: "t", prompt: "p", capability: "echo", variables: { topic: "x" } }, // variables without a template
+      { template_id: "tpl_01J0000000000000000000000Z", prompt: "p" }, // both forms at once
+      {}, // neither form
     ]) {
       const err = errorOf(await client.callTool({ name: "dispatch_task", arguments: args }));
       expect(err.text, JSON.stringify(args)).toMatch(/validation/i);
@@ -171,6 +210,11 @@ describe("errors", () => {
     expect(
       errorOf(await client.callTool({ name: "await_task", arguments: { task_id: "x", timeout_s: 120 } }))
         .text,
+    ).toMatch(/validation/i);
+    expect(
+      errorOf(
+        await client.callTool({ name: "send_message", arguments: { content: "", channel: "Not A Channel" } }),
+      ).text,
     ).toMatch(/validation/i);
     expect(mesh.calls.length).toBe(before);
   });
@@ -200,6 +244,7 @@ describe("errors", () => {
       }),
     );
     expect(dispatch.text).toMatch(/^forbidden: Missing permission tasks:write/);
+    expect(dispatch.code).toBe("forbidden");
   });
 
   test("an unexpected error is `internal` with a fixed message; its text (and stack) is only logged", async () => {
@@ -250,11 +295,49 @@ describe("await_task and progress", () => {
 
   test("the wait is capped at 50 s whatever the server is told", async () => {
     const mesh = new MemoryMesh();
+    // A virtual clock: every poll's sleep advances it at once, so 50 s of waiting takes milliseconds.
+    const clock = virtualClock();
     const { client } = await connectInMemory(mesh.portFor(mesh.token("t", ALL_PERMISSIONS)), {
       awaitMaxMs: 10 * 60_000,
+      pollMs: 1000,
+      clock,
     });
     const tool = (await client.listTools()).tools.find((t) => t.name === "await_task");
     expect(tool?.inputSchema.properties?.timeout_s).toMatchObject({ maximum: 50 });
+    const { task_id } = structured<{ task_id: string }>(
+      await client.callTool({
+        name: "dispatch_task",
+        arguments: { title: "t", prompt: "p", capability: "none" },
+      }),
+    );
+    const started = Date.now();
+    const first = structured<{ state: string; waited_ms: number }>(
+      await client.callTool({ name: "await_task", arguments: { task_id } }),
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(first.state).toBe("still_running");
+    // It answered within the 50 s ceiling (the next 1 s poll would have passed it) and not early.
+    expect(first.waited_ms).toBeLessThanOrEqual(50_000);
+    expect(first.waited_ms).toBeGreaterThanOrEqual(49_000);
+    expect(clock.now() - clock.start).toBeLessThanOrEqual(50_000);
+    // Asking for more than 50 s is a bad argument, not a longer wait.
+    const tooLong = errorOf(
+      await client.callTool({ name: "await_task", arguments: { task_id, timeout_s: 120 } }),
+    );
+    expect(tooLong.text).toMatch(/timeout_s/);
+  });
+
+  test("awaitTask itself clamps a ceiling above 50 s (no caller can configure past the client's 60 s)", async () => {
+    const mesh = new MemoryMesh();
+    const port = mesh.portFor(mesh.token("t", ALL_PERMISSIONS));
+    const { task_id } = await dispatchTask(port, { title: "t", prompt: "p", capability: "none" });
+    const clock = virtualClock();
+    const result = await awaitTask(port, task_id, { maxMs: 10 * 60_000, pollMs: 250, clock });
+    expect(result.state).toBe("still_running");
+    expect(result.waited_ms).toBeLessThanOrEqual(AWAIT_MAX_MS);
+    expect(result.waited_ms).toBeGreaterThan(AWAIT_MAX_MS - 250);
+    // …and the environment refuses such a setting at boot.
+    expect(() => parseMcpEnv({ M3SHD_MCP_AWAIT_MAX_MS: "120000" })).toThrow(/M3SHD_MCP_AWAIT_MAX_MS/);
   });
 
   test("state changes and streamed chunks arrive as progress notifications while await_task runs", async () => {
@@ -291,6 +374,98 @@ describe("await_task and progress", () => {
     ]);
     // Strictly increasing, as MCP requires.
     expect(progress.map((p) => p.progress)).toEqual([...progress.keys()].map((i) => i + 1));
+  });
+
+  test("a retried attempt's chunks are reported although its seq restarts at 0", async () => {
+    const mesh = new MemoryMesh();
+    const { client } = await connectInMemory(mesh.portFor(mesh.token("t", ALL_PERMISSIONS)));
+    const { task_id } = structured<{ task_id: string }>(
+      await client.callTool({
+        name: "dispatch_task",
+        arguments: { title: "t", prompt: "p", capability: "echo", max_attempts: 2 },
+      }),
+    );
+    const progress: { progress: number; message?: string }[] = [];
+    const pending = client.callTool({ name: "await_task", arguments: { task_id } }, undefined, {
+      onprogress: (p) => {
+        progress.push(p);
+        // Attempt 1 streams two chunks (seq 0, 1) and fails; the retry (attempt 2) streams seq 0, 1
+        // again and completes. Each step is driven by what the client has seen.
+        if (p.message === `${task_id} is queued`)
+          mesh.set(task_id, { status: "running", assigned_to: "agent-1" });
+        if (p.message === `${task_id} is running`) {
+          mesh.chunk(task_id, "first try, part one");
+          mesh.chunk(task_id, "first try, part two");
+        }
+        if (p.message === "first try, part two") {
+          mesh.set(task_id, { status: "queued", assigned_to: null, error: "worker lost" });
+          mesh.set(task_id, { status: "running", assigned_to: "agent-1" });
+          mesh.chunk(task_id, "second try, part one");
+        }
+        if (p.message === "second try, part one") {
+          mesh.chunk(task_id, "second try, part two");
+          mesh.set(task_id, { status: "done", output: "second try", completed_at: mesh.now });
+        }
+      },
+    });
+    const result = structured<{ state: string; task: { attempt: number } }>(await pending);
+    expect(result).toMatchObject({ state: "finished", task: { attempt: 2 } });
+    expect(mesh.chunks.get(task_id)?.map((c) => [c.attempt, c.seq])).toEqual([
+      [1, 0],
+      [1, 1],
+      [2, 0],
+      [2, 1],
+    ]);
+    expect(progress.map((p) => p.message)).toEqual([
+      `${task_id} is queued`,
+      `${task_id} is running`,
+      "first try, part one",
+      "first try, part two",
+      `${task_id} is running (attempt 2)`,
+      "second try, part one",
+      "second try, part two",
+      `${task_id} is done`,
+    ]);
+    expect(progress.map((p) => p.progress)).toEqual([...progress.keys()].map((i) => i + 1));
+  });
+
+  test("a late follower reports every attempt's chunks in order, each once", async () => {
+    const mesh = new MemoryMesh();
+    const port = mesh.portFor(mesh.token("t", ALL_PERMISSIONS));
+    const { task_id } = await dispatchTask(port, { title: "t", prompt: "p", capability: "echo" });
+    mesh.set(task_id, { status: "running" });
+    mesh.chunk(task_id, "a0");
+    mesh.chunk(task_id, "a1");
+    mesh.set(task_id, { status: "queued" });
+    mesh.set(task_id, { status: "running" });
+    mesh.chunk(task_id, "b0");
+    const messages: string[] = [];
+    const following = awaitTask(port, task_id, {
+      maxMs: 5000,
+      pollMs: 10,
+      onProgress: (step) => {
+        messages.push(step.message);
+        // Attempt 3 opens after the follower has read attempt 2's first chunk.
+        if (step.message === "b0") {
+          mesh.chunk(task_id, "b1");
+          mesh.set(task_id, { status: "queued" });
+          mesh.set(task_id, { status: "running" });
+          mesh.chunk(task_id, "c0");
+          mesh.set(task_id, { status: "done", output: "c0", completed_at: mesh.now });
+        }
+      },
+    });
+    expect((await following).state).toBe("finished");
+    // Attempt 1 has ended: its output comes before the state it ended in; then attempt 2's.
+    expect(messages).toEqual([
+      "a0",
+      "a1",
+      `${task_id} is running (attempt 2)`,
+      "b0",
+      "b1",
+      "c0",
+      `${task_id} is done`,
+    ]);
   });
 });
 
@@ -382,6 +557,70 @@ describe("MCP Tasks (experimental) for dispatch_task", () => {
       task: { output: "ok" },
     });
     expect((await client.experimental.tasks.getTask(taskId)).status).toBe("completed");
+  });
+
+  test("a template dispatch runs as a task too; a hub refusal is a failed task with the protocol error; bad arguments never reach the hub", async () => {
+    const { client, mesh } = await admin();
+    const template = mesh.templates[0];
+    const created = await client.request(
+      {
+        method: "tools/call",
+        params: {
+          name: "dispatch_task",
+          arguments: { template_id: template?.id, variables: { topic: "Tasks" } },
+          task: {},
+        },
+      },
+      CreateTaskResultSchema,
+    );
+    expect(created.task.status).toBe("working");
+    const hubId = [...mesh.tasks.keys()][0] as string;
+    expect(mesh.tasks.get(hubId)).toMatchObject({
+      prompt: "Research Tasks.",
+      required_capability: "research",
+    });
+    mesh.set(hubId, { status: "done", output: "found", completed_at: mesh.now });
+    const result = await client.experimental.tasks.getTaskResult(created.task.taskId, CallToolResultSchema);
+    expect(result.structuredContent).toMatchObject({ task_id: hubId, task: { output: "found" } });
+
+    // A hub refusal of a task-augmented dispatch: a failed MCP task whose result is the tool
+    // error with the protocol's code and message.
+    const refused = await client.request(
+      {
+        method: "tools/call",
+        params: {
+          name: "dispatch_task",
+          arguments: { template_id: "tpl_01J0000000000000000000000Z" },
+          task: {},
+        },
+      },
+      CreateTaskResultSchema,
+    );
+    expect(refused.task.status).toBe("failed");
+    const refusal = errorOf(
+      await client.experimental.tasks.getTaskResult(refused.task.taskId, CallToolResultSchema),
+    );
+    expect(refusal).toMatchObject({
+      code: "not_found",
+      text: expect.stringMatching(/^not_found: template /),
+    });
+
+    // Bad arguments never reach the hub. The SDK (1.32) validates before the adapter runs and
+    // answers a task-augmented request's validation failure as a JSON-RPC InvalidParams error.
+    const before = mesh.calls.length;
+    const mixed = client.request(
+      {
+        method: "tools/call",
+        params: {
+          name: "dispatch_task",
+          arguments: { template_id: template?.id, prompt: "p", capability: "echo" },
+          task: {},
+        },
+      },
+      CreateTaskResultSchema,
+    );
+    await expect(mixed).rejects.toThrow(/-32602/);
+    expect(mesh.calls.length).toBe(before);
   });
 
   test("tasks/cancel cancels the hub task", async () => {

@@ -6,11 +6,21 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createClient } from "@m3shd/client";
 import { type Mesh, startMesh } from "@m3shd/mesh";
-import { mintTokenRoute, type Permission } from "@m3shd/protocol";
+import {
+  completeTaskRoute,
+  heartbeatRoute,
+  mintTokenRoute,
+  type Permission,
+  registerAgentRoute,
+  streamChunkRoute,
+} from "@m3shd/protocol";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { type CallToolResult, CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { pino } from "pino";
-import { onTestFinished } from "vitest";
+import { expect, onTestFinished } from "vitest";
+import { ERROR_META_KEY } from "../../src/errors";
 
 export const MASTER = "mcp-e2e-master-token-not-a-secret-000000";
 const require = createRequire(import.meta.url);
@@ -24,8 +34,27 @@ export function assertBuilt(): void {
   }
 }
 
+/** Registers a teardown: `onTestFinished` inside a test, a `Scope`'s `cleanup` in `beforeAll`. */
+export type Cleanup = (fn: () => void | Promise<void>) => void;
+
+/**
+ * Teardowns for fixtures shared by a whole file (`beforeAll`), where `onTestFinished` does not
+ * apply: `close()` in `afterAll` runs them in reverse order.
+ */
+export function createScope() {
+  const fns: (() => void | Promise<void>)[] = [];
+  return {
+    cleanup: ((fn) => {
+      fns.push(fn);
+    }) as Cleanup,
+    async close() {
+      for (const fn of fns.splice(0).reverse()) await fn();
+    },
+  };
+}
+
 /** A real mesh (hub + dispatcher + memory) in this process on an ephemeral loopback port. */
-export async function startTestMesh(): Promise<Mesh> {
+export async function startTestMesh(cleanup: Cleanup = onTestFinished): Promise<Mesh> {
   const dataDir = mkdtempSync(join(tmpdir(), "m3shd-mcp-e2e-"));
   const mesh = await startMesh({
     dataDir,
@@ -37,7 +66,7 @@ export async function startTestMesh(): Promise<Mesh> {
       sweepEveryMs: { heartbeats: 500, zombies: 1000, deadlines: 1000, reconcile: 500 },
     },
   });
-  onTestFinished(async () => {
+  cleanup(async () => {
     await mesh.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
@@ -61,7 +90,12 @@ const WORKER_ENTRY = join(dirname(fileURLToPath(import.meta.resolve("@m3shd/work
 const TSX = pathToFileURL(require.resolve("tsx")).href;
 
 /** A real `m3shd-worker` child process running the deterministic `jobs` provider. */
-export function startJobsWorker(mesh: Mesh, id: string, capabilities: string[]): ChildProcess {
+export function startJobsWorker(
+  mesh: Mesh,
+  id: string,
+  capabilities: string[],
+  cleanup: Cleanup = onTestFinished,
+): ChildProcess {
   const spool = mkdtempSync(join(tmpdir(), `m3shd-mcp-spool-${id}-`));
   const child = spawn(
     process.execPath,
@@ -95,7 +129,7 @@ export function startJobsWorker(mesh: Mesh, id: string, capabilities: string[]):
       stdio: ["ignore", "ignore", "inherit"],
     },
   );
-  onTestFinished(async () => {
+  cleanup(async () => {
     if (child.exitCode === null) {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
@@ -104,6 +138,88 @@ export function startJobsWorker(mesh: Mesh, id: string, capabilities: string[]):
     rmSync(spool, { recursive: true, force: true });
   });
   return child;
+}
+
+/** Waits until the hub lists agent `id` as not offline. */
+export async function agentOnline(mesh: Mesh, id: string): Promise<void> {
+  const hub = hubClient(mesh);
+  await until(
+    async () => (await hub.agents.list()).body.agents.some((a) => a.id === id && a.status !== "offline"),
+    30_000,
+    `agent ${id} online`,
+  );
+}
+
+/**
+ * An agent the test drives through the hub's worker routes (claim, stream, fail, complete), as
+ * apps/mesh/test/fencing.test.ts does: a real worker does not fail an attempt on demand, and a
+ * retried attempt (its `seq` restarting at 0) is the scene under test.
+ */
+export async function manualAgent(mesh: Mesh, id: string, capabilities: string[]) {
+  const hub = hubClient(mesh, MASTER, { "x-m3shd-agent": id });
+  await hub.request(registerAgentRoute, { params: { id }, body: { capabilities, max_concurrent: 1 } });
+  return {
+    /** The next task the dispatcher assigns this agent, opening a new attempt. */
+    async claim() {
+      // A heartbeat first: the dispatcher assigns nothing to an agent it thinks is offline.
+      await hub.request(heartbeatRoute, { params: { id }, body: { active_tasks: 0 } });
+      const next = await hub.nextTask(id, { waitSeconds: 20 });
+      if (!next) throw new Error(`${id}: nothing assigned within 20 s`);
+      return next;
+    },
+    stream: (taskId: string, attempt: number, seq: number, content: string) =>
+      hub.request(streamChunkRoute, { params: { id: taskId }, body: { content, attempt, seq } }),
+    fail: (taskId: string, attempt: number, error: string) =>
+      hub.request(completeTaskRoute, {
+        params: { id: taskId },
+        body: { status: "failed", error, attempt, retryable: true },
+      }),
+    complete: (taskId: string, attempt: number, output: string) =>
+      hub.request(completeTaskRoute, { params: { id: taskId }, body: { status: "done", output, attempt } }),
+  };
+}
+
+/** The built binary in `http` mode, in its own process, on an ephemeral port. */
+export async function startHttpServer(mesh: Mesh, cleanup: Cleanup = onTestFinished) {
+  assertBuilt();
+  const child = spawn(process.execPath, [MCP_BINARY, "http"], {
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      M3SHD_HUB_URL: mesh.url,
+      M3SHD_MCP_PORT: "0",
+      M3SHD_MCP_POLL_MS: "50",
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
+  cleanup(async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
+  });
+  const line = await until(
+    () => stderr.split("\n").find((l) => l.includes("serving Streamable HTTP")),
+    15_000,
+    `the HTTP server to start (stderr: ${stderr})`,
+  );
+  const url = JSON.parse(line).url as string;
+  return { url, origin: new URL(url).origin, child, stderr: () => stderr };
+}
+
+/** The SDK's `Client` over Streamable HTTP with a bearer token. */
+export async function connectHttp(url: string, token: string, cleanup: Cleanup = onTestFinished) {
+  const client = new Client({ name: "http-e2e", version: "0.0.0" });
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
+  await client.connect(transport);
+  cleanup(() => client.close());
+  return client;
 }
 
 /** Polls until `fn` is truthy (for real state, not sleeps). */
@@ -162,3 +278,27 @@ export function runBinary(args: string[], env: Record<string, string>) {
     child.on("exit", (code) => resolve({ code, stderr }));
   });
 }
+
+/** A successful tool result's structured content (fails the test on a tool error). */
+export function ok<T = Record<string, unknown>>(result: unknown): T {
+  const parsed = CallToolResultSchema.parse(result) as CallToolResult;
+  expect(parsed.isError ?? false, JSON.stringify(parsed.content)).toBe(false);
+  return parsed.structuredContent as T;
+}
+
+/** A tool error's text and protocol code (fails the test on a success). */
+export function toolError(result: unknown) {
+  const parsed = CallToolResultSchema.parse(result) as CallToolResult;
+  expect(parsed.isError).toBe(true);
+  return {
+    text: parsed.content.map((c) => (c.type === "text" ? c.text : "")).join(""),
+    code: (parsed._meta?.[ERROR_META_KEY] as { code?: string } | undefined)?.code,
+  };
+}
+
+/** Calls a tool and answers its structured content. */
+export const call = async <T = Record<string, unknown>>(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+) => ok<T>(await client.callTool({ name, arguments: args }));

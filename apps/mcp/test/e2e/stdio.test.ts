@@ -1,22 +1,19 @@
-import { ROLE_PRESETS, requestApprovalRoute } from "@m3shd/protocol";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import {
-  type CallToolResult,
-  CallToolResultSchema,
-  ResourceUpdatedNotificationSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+import { listMessagesRoute, ROLE_PRESETS, requestApprovalRoute } from "@m3shd/protocol";
+import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, test } from "vitest";
-import { ERROR_META_KEY } from "../../src/errors";
 import { TOOLS } from "../../src/tools";
 import { expectToolsSnapshot } from "../tools-snapshot";
 import {
+  call,
   connectStdio,
   hubClient,
   MASTER,
   mintToken,
+  ok,
   runBinary,
   startJobsWorker,
   startTestMesh,
+  toolError,
   until,
 } from "./helpers";
 
@@ -25,24 +22,6 @@ import {
  * real mesh (hub + dispatcher + memory in this process) with a real `m3shd-worker` child running
  * the deterministic jobs provider.
  */
-
-function ok<T = Record<string, unknown>>(result: unknown): T {
-  const parsed = CallToolResultSchema.parse(result) as CallToolResult;
-  expect(parsed.isError ?? false, JSON.stringify(parsed.content)).toBe(false);
-  return parsed.structuredContent as T;
-}
-
-function toolError(result: unknown) {
-  const parsed = CallToolResultSchema.parse(result) as CallToolResult;
-  expect(parsed.isError).toBe(true);
-  return {
-    text: parsed.content.map((c) => (c.type === "text" ? c.text : "")).join(""),
-    code: (parsed._meta?.[ERROR_META_KEY] as { code?: string } | undefined)?.code,
-  };
-}
-
-const call = async (client: Client, name: string, args: Record<string, unknown> = {}) =>
-  ok(await client.callTool({ name, arguments: args }));
 
 describe("stdio: the built binary against a real hub and a real worker", () => {
   test("every tool's happy path", { timeout: 90_000 }, async () => {
@@ -113,7 +92,7 @@ describe("stdio: the built binary against a real hub and a real worker", () => {
       expect.arrayContaining(["Research", "Summarize", "QA", "Code Review", "Write"]),
     );
     const research = templates.find((t) => t.name === "Research");
-    const fromTemplate = await call(client, "dispatch_template", {
+    const fromTemplate = await call(client, "dispatch_task", {
       template_id: research?.id,
       variables: { topic: "MCP" },
     });
@@ -148,6 +127,15 @@ describe("stdio: the built binary against a real hub and a real worker", () => {
     expect((await call(client, "get_context", { key: "release.train" })).entry).toMatchObject({
       value: { version: "1.2.0" },
     });
+
+    // send_message posts as the credential; the hub's own message list has it.
+    const posted = await call<{ message: { id: string; from: string } }>(client, "send_message", {
+      content: "release train left",
+      channel: "ops",
+    });
+    expect(posted.message).toMatchObject({ channel: "ops", content: "release train left", reply_to: null });
+    const channel = await hubClient(mesh).request(listMessagesRoute, { query: { channel: "ops" } });
+    expect(channel.body.messages.map((m) => m.id)).toEqual([posted.message.id]);
 
     const summary = await call(client, "mesh_summary");
     expect((summary.tasks as { by_status: Record<string, number> }).by_status.done).toBeGreaterThanOrEqual(4);
@@ -260,8 +248,12 @@ describe("stdio: the built binary against a real hub and a real worker", () => {
     expect(result).toMatchObject({ state: "finished", task: { output: "streamed" } });
     // Every state change and chunk is reported in order; the in-memory tests pin the exact list.
     expect(progress[0]).toBe(`${task_id} is queued`);
-    // Progress is polled (250 ms): an instant echo job may pass through `running` between two
-    // polls, so only the first state is pinned here; the in-memory tests pin every state.
+    // The worker streams the job's output as a chunk before it completes: the chunk is reported,
+    // and before the final state. (Progress is polled: an instant echo job may pass through
+    // `running` between two polls, so the states in between are not pinned here.)
+    expect(progress).toContain("streamed");
+    expect(progress.indexOf("streamed")).toBeLessThan(progress.indexOf(`${task_id} is done`));
+    expect(progress.at(-1)).toBe(`${task_id} is done`);
     await until(() => updates.includes(uri), 10_000, "resource update");
     const read = await client.readResource({ uri });
     const first = read.contents[0];
