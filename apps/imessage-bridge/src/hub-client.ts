@@ -43,6 +43,19 @@ const COMMAND_PERMISSIONS: readonly [Permission, string][] = [
   ["messages:write", "the chat log"],
 ];
 
+/** The hub refused a request (a 4xx other than 401): its message is fit to show the sender. */
+export class HubRefusal extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "HubRefusal";
+  }
+}
+
 /** The hub's idempotency keys are ≤ 200 printable ASCII characters; anything else is hashed. */
 export function idempotencyKey(key: string): string {
   return /^[\x21-\x7e]{1,200}$/.test(key) ? key : `sha256:${createHash("sha256").update(key).digest("hex")}`;
@@ -73,6 +86,12 @@ function ref(task: Task): HubTaskRef {
 function translate(err: unknown): unknown {
   if (isTransientError(err) || (isHubError(err) && err.status === 401)) {
     return new RetryableError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  if (isHubError(err)) {
+    // The hub's own words, without the "METHOD /path: status" the client puts in front.
+    const prefix = `${err.request}: ${err.status} `;
+    const message = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+    return new HubRefusal(message, err.status, err.code, { cause: err });
   }
   return err;
 }
