@@ -84,7 +84,7 @@ export function createBridge(deps: {
     onError: (err) => logger.warn({ err: String(err) }, "hub stream error"),
     onReconcile: (reason, watched) => logger.info({ reason, watched }, "re-read watched tasks"),
   });
-  const router = new Router(hub, state, { ...config.router, now, onWatch: (id) => relay.watched(id) });
+  const router = new Router(hub, state, { ...config.router, now, onWatch: (task) => relay.watched(task) });
   deliverer = new Deliverer(state, {
     handle: (m) => router.handle(m),
     reply: (chat, text) => state.enqueueOutbound(chat, fmt(text, null), now()),

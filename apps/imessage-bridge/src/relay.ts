@@ -1,4 +1,4 @@
-import type { HubEvent, HubPort, HubTask } from "./hub-port";
+import type { HubEvent, HubPort, HubTask, HubTaskRef } from "./hub-port";
 import { parsePlan } from "./router";
 import type { BridgeState } from "./state";
 
@@ -81,12 +81,17 @@ export class Relay {
   }
 
   /**
-   * The router calls this after it starts watching a task: if the task already ended (its event
-   * came first and was not ours yet), answer now.
+   * The router calls this after it starts watching a task: if the task already ended — its
+   * event came first and was not ours yet, or a redelivered message got back a task that ended
+   * long ago (after this process's re-read) — answer now.
    */
-  watched(taskId: string): void {
-    if (!this.recentlyEnded.delete(taskId)) return;
-    void this.enqueue(async () => this.finish(await this.hub.getTask(taskId)));
+  watched(task: Pick<HubTaskRef, "id" | "status">): void {
+    const seen = this.recentlyEnded.delete(task.id);
+    if (!seen && !TERMINAL.has(task.status)) return;
+    void this.enqueue(async () => {
+      const fresh = await this.hub.getTask(task.id);
+      if (TERMINAL.has(fresh.status)) await this.finish(fresh);
+    });
   }
 
   private scheduleReconcile(reason: "open" | "gap"): void {
@@ -211,7 +216,7 @@ export class Relay {
     })();
     this.options.flush();
     // A subtask may have ended before it was watched.
-    for (const s of subs) this.watched(s.id);
+    for (const s of subs) this.watched(s);
   }
 
   private claimAndReply(taskId: string, chatGuid: string, text: string, link: string): void {

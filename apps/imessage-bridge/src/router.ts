@@ -12,7 +12,7 @@ export interface RouterOptions {
   chatCapability: string;
   now?: () => number;
   /** After a task is watched (the relay answers at once if it already ended). */
-  onWatch?: (taskId: string) => void;
+  onWatch?: (task: HubTaskRef) => void;
 }
 
 /** Words the planner is asked to answer with; parsed leniently by `parsePlan`. */
@@ -93,7 +93,7 @@ export class Router {
 
   private watch(task: HubTaskRef, message: InboundMessage, kind: string): HubTaskRef {
     this.state.watchTask(task.id, message.chatGuid, kind, this.now());
-    this.options.onWatch?.(task.id);
+    this.options.onWatch?.(task);
     return task;
   }
 

@@ -289,7 +289,7 @@ describe("the relay: hub outcomes → replies, from the SSE stream", () => {
     const r = startRelay(hub, state);
     await r.open();
     const m = inbound("do count to three");
-    const router = new Router(hub, state, { ...OPTIONS, onWatch: (id) => r.relay.watched(id) });
+    const router = new Router(hub, state, { ...OPTIONS, onWatch: (task) => r.relay.watched(task) });
     await router.handle(m);
     const claim = await agent.claim();
     await agent.complete(claim, "one two three");
@@ -317,7 +317,7 @@ describe("the relay: hub outcomes → replies, from the SSE stream", () => {
     const agent = await playAgent(mesh.url, "ops-bot", ["general"]);
     const r = startRelay(hub, state);
     await r.open();
-    const router = new Router(hub, state, { ...OPTIONS, onWatch: (id) => r.relay.watched(id) });
+    const router = new Router(hub, state, { ...OPTIONS, onWatch: (task) => r.relay.watched(task) });
     await router.handle(inbound("do flaky thing"));
     const first = await agent.claim();
     await agent.fail(first, "transient", true);
@@ -359,9 +359,29 @@ describe("the relay: hub outcomes → replies, from the SSE stream", () => {
     await until(async () => (await hub.getTask(task.id)).status === "done");
     await r.relay.settled();
     state.watchTask(task.id, DM, "reply", Date.now());
-    r.relay.watched(task.id);
+    r.relay.watched(task); // as created: still queued then
+
     await until(() => r.replies.length === 2, 10_000, "the late-watched reply");
     expect(r.texts()[1]).toBe("fast answer");
+
+    // A crash after the hub created the task but before the watch was stored: the task ends,
+    // the relay's re-read has passed, then the message is redelivered and gets the ended task.
+    const m = inbound("do survive a crash");
+    await hub.createTask({
+      key: m.guid,
+      title: "survive a crash",
+      prompt: "survive a crash",
+      capability: "general",
+    });
+    await agent.complete(await agent.claim(), "survived");
+    await r.relay.stop();
+    const restarted = startRelay(hub, state); // a new process: it never saw the task's event
+    await restarted.open();
+    await restarted.relay.settled();
+    const router2 = new Router(hub, state, { ...OPTIONS, onWatch: (t) => restarted.relay.watched(t) });
+    expect((await router2.handle(m)).replies[0]).toMatch(/^Queued task_\w+\.$/);
+    await until(() => restarted.replies.length === 1, 10_000, "the redelivered message's reply");
+    expect(restarted.texts()).toEqual(["survived"]);
   });
 
   it("auto: dispatches the planner's subtasks once, replies with the plan and then each result", async () => {
@@ -369,7 +389,7 @@ describe("the relay: hub outcomes → replies, from the SSE stream", () => {
     const agent = await playAgent(mesh.url, "ops-bot", ["general", "plan"]);
     const r = startRelay(hub, state);
     await r.open();
-    const router = new Router(hub, state, { ...OPTIONS, onWatch: (id) => r.relay.watched(id) });
+    const router = new Router(hub, state, { ...OPTIONS, onWatch: (task) => r.relay.watched(task) });
     await router.handle(inbound("auto launch the blog"));
     const plan = await agent.claim();
     await agent.complete(

@@ -14,7 +14,10 @@ export const MASTER = "imessage-test-master-token-not-a-secret-00";
  * A real mesh (hub + dispatcher, in-process queues) on an ephemeral loopback port with its own
  * data dir, torn down after the test. Memory is off: no test here is about recall.
  */
-export async function startTestMesh(options: Partial<MeshOptions> = {}): Promise<Mesh & { dataDir: string }> {
+export async function startTestMesh(
+  options: Partial<MeshOptions> = {},
+  teardown: (fn: () => Promise<void>) => void = onTestFinished,
+): Promise<Mesh & { dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), "m3shd-imsg-mesh-"));
   const mesh = await startMesh({
     dataDir,
@@ -29,7 +32,7 @@ export async function startTestMesh(options: Partial<MeshOptions> = {}): Promise
       ...options.dispatcher,
     },
   });
-  onTestFinished(async () => {
+  teardown(async () => {
     await mesh.close();
     rmSync(dataDir, { recursive: true, force: true });
   });
