@@ -23,6 +23,7 @@ import {
   openFiles,
   osascriptCalls,
   type Proc,
+  runDoctorProcess,
   spawnBridge,
   spawnMesh,
   spawnModelWorker,
@@ -280,6 +281,24 @@ describe("one bridge, one operator, a real mesh", () => {
     for (const c of sends) expect(c.stdin).toBe(SEND_SCRIPT);
     expect(existsSync(marker)).toBe(false);
   }, 90_000);
+
+  it("doctor checks the hub (reachable) and the token (auth.me) through the client", async () => {
+    const own = { FAKE_OSASCRIPT_LOG: join(home.root, "doctor-osascript.jsonl") };
+    const [ok, refused] = await Promise.all([
+      runDoctorProcess(home, mesh.url, onTestFinished, own),
+      runDoctorProcess(home, mesh.url, onTestFinished, {
+        ...own,
+        M3SHD_TOKEN: "not-the-token-not-the-token-0000",
+      }),
+    ]);
+    expect(ok.report).toMatch(/^✓ hub: http:\/\/127\.0\.0\.1:\d+: ok \(version /m);
+    expect(ok.report).toContain("✓ token: accepted as master (master); every command is allowed");
+    expect(ok.report).toContain("✓ schema: generation tahoe");
+    expect(ok.code).toBe(0);
+    expect(refused.report).toContain("✗ token: the hub refused the token (401)");
+    expect(refused.report).toMatch(/^ {4}fix: set M3SHD_TOKEN_FILE/m);
+    expect(refused.code).toBe(1);
+  }, 60_000);
 
   it("keeps reading when chat.db-wal is deleted and recreated as a new inode under it", async () => {
     const wal = `${home.chatDbPath}-wal`;

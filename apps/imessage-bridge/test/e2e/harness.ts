@@ -108,31 +108,44 @@ export function spawnBridge(
   teardown: Teardown,
   extra: Record<string, string> = {},
 ): Proc {
-  return spawnProc(
-    "the bridge",
-    [BRIDGE_ENTRY, "run"],
-    {
-      PATH: [FAKE_BIN, dirname(process.execPath), process.env.PATH ?? "/usr/bin:/bin"].join(delimiter),
-      HOME: home.root,
-      M3SHD_HUB: hubUrl,
-      M3SHD_TOKEN: MASTER,
-      M3SHD_IMESSAGE_HANDLES: "+1 (555) 555-0123",
-      M3SHD_IMESSAGE_DB: home.chatDbPath,
-      M3SHD_IMESSAGE_ATTACHMENTS: home.attachmentsRoot,
-      M3SHD_IMESSAGE_DATA_DIR: home.dataDir,
-      M3SHD_IMESSAGE_POLL_MS: "250",
-      M3SHD_IMESSAGE_SETTLE_MS: "100",
-      M3SHD_IMESSAGE_RETRY_BASE_MS: "100",
-      M3SHD_IMESSAGE_RETRY_MAX_MS: "1000",
-      M3SHD_IMESSAGE_SENDS_PER_HOUR: "150",
-      LOG_LEVEL: "info",
-      FAKE_OSASCRIPT_LOG: osascriptLog(home),
-      FAKE_MESSAGES_DB: home.chatDbPath,
-      FAKE_BSQ_FROM: require.resolve("better-sqlite3"),
-      ...extra,
-    },
-    teardown,
-  );
+  return spawnProc("the bridge", [BRIDGE_ENTRY, "run"], bridgeEnv(home, hubUrl, extra), teardown);
+}
+
+/** Runs `m3shd-imessage doctor` to its exit; its report is on stdout. */
+export function runDoctorProcess(
+  home: BridgeHome,
+  hubUrl: string,
+  teardown: Teardown,
+  extra: Record<string, string> = {},
+) {
+  const proc = spawnProc("doctor", [BRIDGE_ENTRY, "doctor"], bridgeEnv(home, hubUrl, extra), teardown);
+  return proc.exited.then(({ code }) => ({
+    code,
+    report: proc.logs.map((l) => (typeof l.raw === "string" ? l.raw : JSON.stringify(l))).join("\n"),
+  }));
+}
+
+function bridgeEnv(home: BridgeHome, hubUrl: string, extra: Record<string, string>): Record<string, string> {
+  return {
+    PATH: [FAKE_BIN, dirname(process.execPath), process.env.PATH ?? "/usr/bin:/bin"].join(delimiter),
+    HOME: home.root,
+    M3SHD_HUB: hubUrl,
+    M3SHD_TOKEN: MASTER,
+    M3SHD_IMESSAGE_HANDLES: "+1 (555) 555-0123",
+    M3SHD_IMESSAGE_DB: home.chatDbPath,
+    M3SHD_IMESSAGE_ATTACHMENTS: home.attachmentsRoot,
+    M3SHD_IMESSAGE_DATA_DIR: home.dataDir,
+    M3SHD_IMESSAGE_POLL_MS: "250",
+    M3SHD_IMESSAGE_SETTLE_MS: "100",
+    M3SHD_IMESSAGE_RETRY_BASE_MS: "100",
+    M3SHD_IMESSAGE_RETRY_MAX_MS: "1000",
+    M3SHD_IMESSAGE_SENDS_PER_HOUR: "150",
+    LOG_LEVEL: "info",
+    FAKE_OSASCRIPT_LOG: osascriptLog(home),
+    FAKE_MESSAGES_DB: home.chatDbPath,
+    FAKE_BSQ_FROM: require.resolve("better-sqlite3"),
+    ...extra,
+  };
 }
 
 export function osascriptLog(home: BridgeHome): string {
