@@ -16,7 +16,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { SEND_SCRIPT } from "../../src/sender";
 import { type Gen, MessagesWriter } from "../chat-db-fixture";
-import { messagesHome, PREFIX, until } from "../helpers";
+import { BODIES, messagesHome, PREFIX, until } from "../helpers";
 import { allTasks, MASTER, operator, startTestMesh } from "../mesh-fixture";
 import {
   freePort,
@@ -229,6 +229,17 @@ describe("one bridge, one operator, a real mesh", () => {
     const log = (await op.messages.list({ query: { channel: "imessage:+15555550123" } })).body.messages;
     expect(log.map((x) => x.content)).toContain(question);
     expect((await allTasks(mesh.url)).find((t) => t.prompt === question)?.required_capability).toBe("chat");
+    // Ventura and later: `text` NULL, the words only in the attributedBody typedstream.
+    const body = BODIES.find((b) => b.id.endsWith("/WeirdText"));
+    const before = chat.replies().length;
+    sent++;
+    writer.insert({
+      chat: home.chats.dm,
+      handle: home.handles.operator,
+      text: null,
+      body: Buffer.from(body?.attributedBody_hex ?? "", "hex"),
+    });
+    expect(await chat.wait(before, /𝖍𝖊𝖑𝖑𝖔/, "an attributedBody-only row")).toBe(result("𝖍𝖊𝖑𝖑𝖔 𝖜𝖔𝖗𝖑𝖉"));
 
     // Nothing echoed: every accepted row was one the operator typed; the replies (written by
     // "Messages" as incoming first) were all recognised as the bridge's own.
