@@ -50,6 +50,21 @@ let fake: FakeProviderServer;
 let mesh: Mesh;
 const failedOnce = new Set<string>();
 
+/**
+ * Teardowns of what a `beforeAll` starts, run by an `afterAll` registered while the file is
+ * collected (a hook registered from inside another hook is never run: processes would leak).
+ */
+function teardowns() {
+  const fns: (() => Promise<void> | void)[] = [];
+  afterAll(async () => {
+    for (const fn of fns.reverse()) await fn();
+  });
+  return (fn: () => Promise<void> | void) => {
+    fns.push(fn);
+  };
+}
+const fileTeardown = teardowns();
+
 beforeAll(async () => {
   fake = await startFakeProviderServer({
     defaultReply: (req) => {
@@ -66,11 +81,11 @@ beforeAll(async () => {
       return { kind: "reply", text: `[${req.model}] ${req.prompt}` };
     },
   });
-  afterAll(() => fake.close());
-  mesh = await startTestMesh({}, afterAll);
+  fileTeardown(() => fake.close());
+  mesh = await startTestMesh({}, fileTeardown);
   const home = mkdtempSync(join(tmpdir(), "m3shd-imsg-worker-"));
-  afterAll(async () => rmSync(home, { recursive: true, force: true }));
-  spawnModelWorker(mesh.url, "model-bot", ["general", "chat", "plan"], fake.url, MODEL, home, afterAll);
+  fileTeardown(() => rmSync(home, { recursive: true, force: true }));
+  spawnModelWorker(mesh.url, "model-bot", ["general", "chat", "plan"], fake.url, MODEL, home, fileTeardown);
   const op = operator(mesh.url);
   await until(
     async () =>
@@ -127,9 +142,10 @@ describe("one bridge, one operator, a real mesh", () => {
   let writer: MessagesWriter;
   let sent = 0;
   let chat: ReturnType<typeof conversation>;
+  const teardown = teardowns();
 
   beforeAll(async () => {
-    home = messagesHome("tahoe", afterAll);
+    home = messagesHome("tahoe", teardown);
     writer = home.writer;
     chat = conversation(home, () => writer);
     const send = chat.send.bind(chat);
@@ -137,7 +153,7 @@ describe("one bridge, one operator, a real mesh", () => {
       sent++;
       return send(text);
     };
-    bridge = spawnBridge(home, mesh.url, afterAll);
+    bridge = spawnBridge(home, mesh.url, teardown);
     await bridge.waitForLog("bridge started", 60_000);
   }, 90_000);
 

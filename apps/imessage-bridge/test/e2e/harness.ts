@@ -19,6 +19,12 @@ export const FAKE_BIN = fileURLToPath(new URL("../bin", import.meta.url));
 
 type Teardown = (fn: () => Promise<void>) => void;
 
+/** Children still running: killed if this process exits without its teardowns (a crashed run). */
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of live) child.kill("SIGKILL");
+});
+
 /** A child process whose stdout is JSON log lines (pino), with waits on those lines. */
 export interface Proc {
   child: ChildProcess;
@@ -58,8 +64,12 @@ function spawnProc(label: string, args: string[], env: Record<string, string>, t
   child.stderr?.on("data", (text: string) => {
     stderr += text;
   });
+  live.add(child);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal })),
+    child.on("exit", (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    }),
   );
   const alive = () => child.exitCode === null && child.signalCode === null;
   const kill9 = async () => {
