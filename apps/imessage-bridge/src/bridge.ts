@@ -76,13 +76,24 @@ export function createBridge(deps: {
     onError: (err) => logger.warn({ err: String(err) }, "send failed"),
     ...config.outbox,
   });
-  const router = new Router(hub, state, { ...config.router, now });
+  const relay = new Relay(hub, state, {
+    reply: (chat, text, link) => state.enqueueOutbound(chat, fmt(text, link), now()),
+    flush: () => outbox?.kick(),
+    subtaskCapability: config.subtaskCapability,
+    now,
+    onError: (err) => logger.warn({ err: String(err) }, "hub stream error"),
+    onReconcile: (reason, watched) => logger.info({ reason, watched }, "re-read watched tasks"),
+  });
+  const router = new Router(hub, state, { ...config.router, now, onWatch: (task) => relay.watched(task) });
   deliverer = new Deliverer(state, {
     handle: (m) => router.handle(m),
     reply: (chat, text) => state.enqueueOutbound(chat, fmt(text, null), now()),
-    onDelivered: () => outbox?.kick(),
+    onDelivered: (m) => {
+      logger.info({ guid: m.guid, rowid: m.rowid }, "inbound delivered");
+      outbox?.kick();
+    },
     baseBackoffMs: config.retry?.baseBackoffMs ?? 1000,
-    maxBackoffMs: config.retry?.maxBackoffMs ?? 5 * 60_000,
+    maxBackoffMs: config.retry?.maxBackoffMs ?? 60_000,
     maxAttempts: config.retry?.maxAttempts ?? 10_000,
     now,
     onError: (err, m) =>
@@ -90,13 +101,6 @@ export function createBridge(deps: {
         { guid: m.guid, retryable: err instanceof RetryableError, err: String(err) },
         "inbound not delivered",
       ),
-  });
-  const relay = new Relay(hub, state, {
-    reply: (chat, text, link) => state.enqueueOutbound(chat, fmt(text, link), now()),
-    flush: () => outbox?.kick(),
-    subtaskCapability: config.subtaskCapability,
-    now,
-    onError: (err) => logger.warn({ err: String(err) }, "hub stream error"),
   });
 
   return {

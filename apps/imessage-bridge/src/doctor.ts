@@ -19,6 +19,8 @@ export interface DoctorInput {
   dataDir: string;
   handles: string[];
   hub: HubPort | null;
+  /** Whether a token was configured at all (the hub check still runs without one). */
+  hasToken?: boolean;
   osascript?: string;
   /** Start of the parent chain (defaults to this process). */
   pid?: number;
@@ -169,13 +171,18 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
     name: "hub",
     ...(health.ok ? {} : { fix: "check M3SHD_HUB and that the hub is running (GET /api/health)" }),
   });
-  const me = await input.hub.whoami().catch((e: unknown) => ({ ok: false, detail: String(e) }));
+  const me =
+    input.hasToken === false
+      ? { ok: false, detail: "no token configured" }
+      : await input.hub.whoami().catch((e: unknown) => ({ ok: false, detail: String(e) }));
   checks.push({
     ...me,
     name: "token",
     ...(me.ok
       ? {}
-      : { fix: "set M3SHD_TOKEN to an operator token that may create tasks and read the stream" }),
+      : {
+          fix: "set M3SHD_TOKEN_FILE (or M3SHD_TOKEN) to an operator token that may create tasks and read the stream (tasks:read, tasks:write)",
+        }),
   });
   return checks;
 }

@@ -47,6 +47,10 @@ export const BridgeEnvSchema = z.object({
   M3SHD_IMESSAGE_PLAN_CAPABILITY: z.string().default("plan"),
   M3SHD_IMESSAGE_SUBTASK_CAPABILITY: z.string().default("general"),
   M3SHD_IMESSAGE_CHAT_CAPABILITY: z.string().default("chat"),
+  /** Inbound retry backoff while the hub is unreachable: first delay, doubling (with jitter) … */
+  M3SHD_IMESSAGE_RETRY_BASE_MS: ms(1000),
+  /** … up to this; also caps the reply stream's reconnect delay (at 15 s). */
+  M3SHD_IMESSAGE_RETRY_MAX_MS: ms(60_000),
   /** First start only: "latest" ignores history, "beginning" replays the whole database. */
   M3SHD_IMESSAGE_START_AT: z.enum(["latest", "beginning"]).default("latest"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -1,7 +1,7 @@
 /**
  * Everything the bridge needs from the hub, and nothing else. The rest of the bridge depends
- * only on this interface; `@m3shd/client` implements it (see hub-client.ts once it lands), so
- * no module here issues HTTP by hand.
+ * only on this interface; `createHubPort` (hub-client.ts) implements it over `@m3shd/client`,
+ * so no module here issues HTTP by hand.
  *
  * Contract for implementations:
  * - Methods that create something take `key`: the hub must dedupe on it (the inbound message
@@ -36,6 +36,23 @@ export interface HubEvent {
   id: string;
   type: string;
   taskId: string | null;
+  /** `task_handoff`: the continuation that carries the task on. */
+  continuationId?: string | null;
+  /** `task_failed`: false while the task will be retried (it is requeued, not over). */
+  final?: boolean;
+}
+
+export interface HubEventsOptions {
+  /** Resume after this id (sent as Last-Event-ID); null: from now on. */
+  lastEventId: string | null;
+  signal: AbortSignal;
+  /** Each time a connection opens (the first, and after every reconnect). */
+  onOpen?: () => void;
+  /**
+   * The hub could not resume from the id (its replay buffer lost it, e.g. after a restart):
+   * events may have been missed, so state must be re-read over the REST API.
+   */
+  onGap?: () => void;
 }
 
 export interface HubPort {
@@ -52,15 +69,25 @@ export interface HubPort {
   summary(): Promise<Record<string, number | string>>;
   budgets(): Promise<{ agent: string; dailyTokens: number | null; usedTokens: number }[]>;
   setBudget(agent: string, dailyTokens: number): Promise<void>;
-  /** Chat: free text to the mesh's conversational agent, recorded on the hub. */
-  chat(input: { key: string; text: string; from: string }): Promise<HubTaskRef>;
+  /**
+   * Chat: free text to the mesh's conversational agent (a task whose output is the answer,
+   * deduped on `key`), recorded in the hub's chat log on the chat's `imessage:` channel.
+   */
+  chat(input: {
+    key: string;
+    text: string;
+    from: string;
+    chatGuid: string;
+    capability: string;
+    attachments?: CreateTaskInput["attachments"];
+  }): Promise<HubTaskRef>;
   /** A link to a task in the dashboard (for replies that are cut). */
   taskUrl(id: string): string;
   /**
-   * The hub's event stream from `lastEventId` (exclusive) on; reconnects with Last-Event-ID
-   * until `signal` aborts. No polling.
+   * The hub's task-outcome events from `lastEventId` (exclusive) on; reconnects with
+   * Last-Event-ID until `signal` aborts. No polling.
    */
-  events(lastEventId: string | null, signal: AbortSignal): AsyncIterable<HubEvent>;
+  events(options: HubEventsOptions): AsyncIterable<HubEvent>;
   /** For `doctor`: is the hub up, and is the token accepted (and for what)? */
   health(): Promise<{ ok: boolean; detail: string }>;
   whoami(): Promise<{ ok: boolean; detail: string }>;

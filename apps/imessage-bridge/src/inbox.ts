@@ -40,6 +40,8 @@ export class Inbox {
   private db: ChatDb | null = null;
   /** Inode of the chat.db file the connection was opened on (a replaced file gets a new one). */
   private dbIno: number | null = null;
+  /** Inode of the chat.db-wal the connection holds open (null until one was seen). */
+  private walIno: number | null = null;
   private watcher: FSWatcher | null = null;
   private poll: NodeJS.Timeout | null = null;
   private wake: NodeJS.Timeout | null = null;
@@ -68,13 +70,15 @@ export class Inbox {
     if (!this.db) {
       this.dbIno = this.inode();
       this.db = new ChatDb(this.options.chatDbPath);
+      // The schema probe has read through the WAL: this is the file the connection holds.
+      this.walIno = this.inode("-wal");
     }
     return this.db;
   }
 
-  private inode(): number | null {
+  private inode(suffix = ""): number | null {
     try {
-      return statSync(this.options.chatDbPath).ino;
+      return statSync(this.options.chatDbPath + suffix).ino;
     } catch {
       return null;
     }
@@ -167,6 +171,19 @@ export class Inbox {
       this.state.bump("health.replaced");
       this.options.onHealth?.({ kind: "stall", detail: "chat.db was replaced; re-opened" });
       this.rearm("replaced");
+    }
+    // The same for the WAL: Messages deletes chat.db-wal and a new file takes the name (on a
+    // restart, after a checkpoint) while our connection still holds the unlinked one. Reading
+    // through the old descriptor with the new wal-index is at best an I/O error and at worst
+    // stale pages from the old file, i.e. rows silently missing: re-open before reading.
+    const wal = this.inode("-wal");
+    if (this.db && wal !== null) {
+      if (this.walIno === null) this.walIno = wal;
+      else if (wal !== this.walIno) {
+        this.state.bump("health.wal_replaced");
+        this.options.onHealth?.({ kind: "stall", detail: "chat.db-wal was replaced; re-opened" });
+        this.rearm("wal replaced");
+      }
     }
     const db = this.chatDb();
     const batch = this.options.batch ?? 200;

@@ -23,13 +23,21 @@ async function main(): Promise<void> {
   }
   const env = parseEnv(BridgeEnvSchema, process.env, "m3shd-imessage");
   const token = env.M3SHD_TOKEN_FILE ? readFileSync(env.M3SHD_TOKEN_FILE, "utf8").trim() : env.M3SHD_TOKEN;
-  const hub = createHubPort({ baseUrl: env.M3SHD_HUB, token });
+  const logger = pino({ level: env.LOG_LEVEL });
+  const hub = createHubPort({
+    baseUrl: env.M3SHD_HUB,
+    token,
+    preferredCapability: env.M3SHD_IMESSAGE_DO_CAPABILITY,
+    reconnectMaxMs: Math.min(15_000, env.M3SHD_IMESSAGE_RETRY_MAX_MS),
+    onWarn: (msg, err) => logger.warn({ err: String(err) }, msg),
+  });
   if (cmd === "doctor") {
     const checks = await runDoctor({
       chatDbPath: env.M3SHD_IMESSAGE_DB,
       dataDir: env.M3SHD_IMESSAGE_DATA_DIR,
       handles: env.M3SHD_IMESSAGE_HANDLES,
       hub,
+      hasToken: token !== undefined,
     });
     process.stdout.write(`${formatDoctor(checks)}\n`);
     process.exitCode = checks.every((c) => c.ok) ? 0 : 1;
@@ -40,8 +48,8 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const logger = pino({ level: env.LOG_LEVEL });
-  if (!hub) throw new Error("no hub client available (run `m3shd-imessage doctor`)");
+  // Without a token every message would wait in the retry queue for a 401 to go away.
+  if (!token) throw new Error("set M3SHD_TOKEN_FILE (or M3SHD_TOKEN) to an operator token");
   const bridge = createBridge({
     hub,
     logger,
@@ -55,6 +63,10 @@ async function main(): Promise<void> {
       settleMs: env.M3SHD_IMESSAGE_SETTLE_MS,
       sendsPerHour: env.M3SHD_IMESSAGE_SENDS_PER_HOUR,
       startAt: env.M3SHD_IMESSAGE_START_AT,
+      retry: {
+        baseBackoffMs: env.M3SHD_IMESSAGE_RETRY_BASE_MS,
+        maxBackoffMs: env.M3SHD_IMESSAGE_RETRY_MAX_MS,
+      },
       subtaskCapability: env.M3SHD_IMESSAGE_SUBTASK_CAPABILITY,
       router: {
         doCapability: env.M3SHD_IMESSAGE_DO_CAPABILITY,

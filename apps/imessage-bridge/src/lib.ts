@@ -6,6 +6,7 @@ export * from "./deliverer";
 export * from "./doctor";
 export * from "./env";
 export * from "./handles";
+export * from "./hub-client";
 export * from "./hub-port";
 export * from "./inbox";
 export * from "./outbox";

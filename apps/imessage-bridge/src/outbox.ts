@@ -94,6 +94,17 @@ export class Outbox {
         this.schedule(oldest + HOUR + 1);
         return;
       }
+      // A previous run stopped mid-send: the message may be out already (osascript outlives
+      // the bridge). If its row is in chat.db it was sent; only otherwise is it sent again.
+      if (item.status === "sending" && item.beforeRowid !== null) {
+        const guid = await this.readBack(item.chatGuid, item.text, item.beforeRowid, item.id, false);
+        if (guid) {
+          this.state.markSent(item.id, this.now());
+          this.state.bump("send.recovered");
+          this.options.onSent?.({ id: item.id, chatGuid: item.chatGuid, guid });
+          continue;
+        }
+      }
       const before = this.chatDb().maxRowId();
       this.state.markSending(item.id, before);
       try {
@@ -115,7 +126,13 @@ export class Outbox {
   }
 
   /** Finds the row Messages wrote for our send: in our chat, after `before`, with our exact text. */
-  private async readBack(chatGuid: string, text: string, before: number, id: number): Promise<string | null> {
+  private async readBack(
+    chatGuid: string,
+    text: string,
+    before: number,
+    id: number,
+    count = true,
+  ): Promise<string | null> {
     const end = this.now() + this.options.readbackMs;
     for (;;) {
       for (const row of this.chatDb().rowsAfter(before, 500)) {
@@ -125,7 +142,7 @@ export class Outbox {
         }
       }
       if (this.now() >= end || this.stopped) {
-        this.state.bump("send.unconfirmed");
+        if (count) this.state.bump("send.unconfirmed");
         return null;
       }
       await new Promise((r) => setTimeout(r, this.options.readbackPollMs));

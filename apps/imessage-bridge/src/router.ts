@@ -11,6 +11,8 @@ export interface RouterOptions {
   /** Capability for anything-else chat. */
   chatCapability: string;
   now?: () => number;
+  /** After a task is watched (the relay answers at once if it already ended). */
+  onWatch?: (task: HubTaskRef) => void;
 }
 
 /** Words the planner is asked to answer with; parsed leniently by `parsePlan`. */
@@ -91,6 +93,7 @@ export class Router {
 
   private watch(task: HubTaskRef, message: InboundMessage, kind: string): HubTaskRef {
     this.state.watchTask(task.id, message.chatGuid, kind, this.now());
+    this.options.onWatch?.(task);
     return task;
   }
 
@@ -105,7 +108,7 @@ export class Router {
           .filter(([, n]) => n > 0)
           .map(([k, n]) => `${k} ${n}`)
           .join(", ");
-        return `Agents: ${online}/${s.agents.length} online. Tasks: ${tasks || "none"}.`;
+        return `Agents: ${online}/${s.agents.length} online. Tasks today: ${tasks || "none"}.`;
       }
       case "tasks": {
         const list = await hub.listTasks(10);
@@ -154,7 +157,7 @@ export class Router {
       case "costs": {
         const c = await hub.costs();
         const lines = c.byAgent.map((a) => `@${a.agent}: $${a.usd.toFixed(4)} (${a.tokens} tokens)`);
-        return [`Total: $${c.totalUsd.toFixed(4)}`, ...lines].join("\n");
+        return [`Today: $${c.totalUsd.toFixed(4)}`, ...lines].join("\n");
       }
       case "escalations": {
         const e = await hub.escalations();
@@ -204,7 +207,14 @@ export class Router {
         await hub.setBudget(cmd.agent, cmd.tokens);
         return `Budget for @${cmd.agent}: ${cmd.tokens} tokens/day.`;
       case "chat": {
-        const t = await hub.chat({ key: m.guid, text: cmd.text || "(empty)", from: m.handle });
+        const t = await hub.chat({
+          key: m.guid,
+          text: cmd.text || "(empty)",
+          from: m.handle,
+          chatGuid: m.chatGuid,
+          capability: this.options.chatCapability,
+          ...attachments,
+        });
         this.watch(t, m, "reply");
         return null; // the answer itself is the reply
       }

@@ -82,7 +82,9 @@ export function formatReply(
   options: { prefix: string; limit?: number; link?: string | null },
 ): string {
   const limit = options.limit ?? MAX_REPLY_CHARS;
-  const full = options.prefix + text;
+  // argv cannot carry NUL (execve ends a string there; Node refuses it): U+FFFD stands in, here,
+  // so the stored reply is exactly what is sent and what its echo row will hold.
+  const full = options.prefix + text.replaceAll("\u0000", "\uFFFD");
   const chars = Array.from(full);
   if (chars.length <= limit) return full;
   const tail = options.link ? `… (full output: ${options.link})` : "… (truncated)";

@@ -37,6 +37,10 @@ export interface OutboxItem {
   chatGuid: string;
   text: string;
   attempts: number;
+  /** `sending` when a previous run stopped mid-send (it may or may not have gone out). */
+  status: "queued" | "sending";
+  /** chat.db's MAX(ROWID) just before the last send started (null before the first). */
+  beforeRowid: number | null;
 }
 
 const MIGRATION = `
@@ -56,8 +60,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, id);
 CREATE TABLE IF NOT EXISTS sent_guids (guid TEXT PRIMARY KEY, outbox_id INTEGER NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS watched_tasks (
-  task_id TEXT PRIMARY KEY, chat_guid TEXT NOT NULL, kind TEXT NOT NULL, created_at INTEGER NOT NULL);
+  task_id TEXT PRIMARY KEY, chat_guid TEXT NOT NULL, kind TEXT NOT NULL, created_at INTEGER NOT NULL,
+  answered_at INTEGER);
 `;
+
+/** How long an answered task is remembered (so a redelivered message cannot watch it again). */
+const ANSWERED_RETENTION_MS = 30 * 24 * 3600_000;
 
 /**
  * The bridge's own SQLite database (in its data dir): the ROWID cursor, every GUID it has
@@ -74,6 +82,13 @@ export class BridgeState {
     this.db.pragma("synchronous = NORMAL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(MIGRATION);
+    // Databases created before `answered_at` existed: add it (answered rows used to be deleted).
+    const cols = this.db.prepare("SELECT name FROM pragma_table_info('watched_tasks')").all() as {
+      name: string;
+    }[];
+    if (!cols.some((c) => c.name === "answered_at")) {
+      this.db.exec("ALTER TABLE watched_tasks ADD COLUMN answered_at INTEGER");
+    }
   }
 
   close(): void {
@@ -225,7 +240,7 @@ export class BridgeState {
   queuedOutbound(limit: number): OutboxItem[] {
     return this.db
       .prepare(
-        "SELECT id, chat_guid AS chatGuid, text, attempts FROM outbox WHERE status IN ('queued','sending') ORDER BY id LIMIT ?",
+        "SELECT id, chat_guid AS chatGuid, text, attempts, status, before_rowid AS beforeRowid FROM outbox WHERE status IN ('queued','sending') ORDER BY id LIMIT ?",
       )
       .all(limit) as OutboxItem[];
   }
@@ -297,6 +312,11 @@ export class BridgeState {
     })();
   }
 
+  /**
+   * Records that `chatGuid` is owed a reply when the task ends. A task already answered stays
+   * answered: a message redelivered after its reply went out (the hub returns the same task)
+   * does not watch it again, so nothing answers twice.
+   */
   watchTask(taskId: string, chatGuid: string, kind: string, now: number): void {
     this.db
       .prepare(
@@ -305,16 +325,49 @@ export class BridgeState {
       .run(taskId, chatGuid, kind, now);
   }
 
+  /** The chat still owed a reply for this task, or null (not ours, or answered). */
   watchedTask(taskId: string): { chatGuid: string; kind: string } | null {
     return (
       (this.db
-        .prepare("SELECT chat_guid AS chatGuid, kind FROM watched_tasks WHERE task_id = ?")
+        .prepare(
+          "SELECT chat_guid AS chatGuid, kind FROM watched_tasks WHERE task_id = ? AND answered_at IS NULL",
+        )
         .get(taskId) as { chatGuid: string; kind: string } | undefined) ?? null
     );
   }
 
-  /** Removes a watched task; true only for the caller that removed it (one reply per result). */
-  unwatchTask(taskId: string): boolean {
-    return this.db.prepare("DELETE FROM watched_tasks WHERE task_id = ?").run(taskId).changes === 1;
+  /** Every task still owed a reply, oldest first. */
+  watchedTaskIds(): string[] {
+    return (
+      this.db
+        .prepare("SELECT task_id AS id FROM watched_tasks WHERE answered_at IS NULL ORDER BY created_at")
+        .all() as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  /** Marks a watched task answered; true only for the caller that did (one reply per result). */
+  unwatchTask(taskId: string, now = Date.now()): boolean {
+    return (
+      this.db
+        .prepare("UPDATE watched_tasks SET answered_at = ? WHERE task_id = ? AND answered_at IS NULL")
+        .run(now, taskId).changes === 1
+    );
+  }
+
+  /** A task handed off to a continuation: the continuation owes the reply now. */
+  transferWatch(fromTaskId: string, toTaskId: string, now: number): boolean {
+    return this.db.transaction(() => {
+      const w = this.watchedTask(fromTaskId);
+      if (!w || !this.unwatchTask(fromTaskId, now)) return false;
+      this.watchTask(toTaskId, w.chatGuid, w.kind, now);
+      return true;
+    })();
+  }
+
+  /** Forgets answered tasks older than the retention (a redelivery that late is not plausible). */
+  pruneAnswered(now: number): number {
+    return this.db
+      .prepare("DELETE FROM watched_tasks WHERE answered_at IS NOT NULL AND answered_at < ?")
+      .run(now - ANSWERED_RETENTION_MS).changes;
   }
 }

@@ -24,8 +24,11 @@ export const BODIES = (
   }
 ).examples;
 
-/** A temp "~/Library/Messages" with a real chat.db of one generation, and the bridge's data dir. */
-export function messagesHome(gen: Gen) {
+/**
+ * A temp "~/Library/Messages" with a real chat.db of one generation, and the bridge's data dir.
+ * Removed after the test (or, from a `beforeAll`, pass `afterAll` as `teardown`).
+ */
+export function messagesHome(gen: Gen, teardown: (fn: () => Promise<void>) => void = onTestFinished) {
   const root = mkdtempSync(join(tmpdir(), `m3shd-imsg-${gen}-`));
   const messagesDir = join(root, "Library", "Messages");
   const attachmentsRoot = join(messagesDir, "Attachments");
@@ -45,7 +48,7 @@ export function messagesHome(gen: Gen) {
   });
   const states: BridgeState[] = [];
   const inboxes: Inbox[] = [];
-  onTestFinished(async () => {
+  teardown(async () => {
     for (const i of inboxes) await i.stop();
     for (const s of states) s.close();
     writer.close();

@@ -1,4 +1,4 @@
-import { renameSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { renameSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ChatDb } from "../src/chat-db";
@@ -265,4 +265,42 @@ describe("bursts", () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(got.map((m) => m.text)).toEqual(Array.from({ length: 50 }, (_, i) => `b${i}`));
   });
+});
+
+describe("a WAL file replaced under the reader", () => {
+  it.each(GENERATIONS)(
+    "%s: keeps reading after chat.db-wal is deleted and recreated as a new inode while the reader holds the old one",
+    async (gen) => {
+      const env = messagesHome(gen);
+      const state = env.openState();
+      const alerts: string[] = [];
+      const inbox = env.inbox(state, { onHealth: (a) => alerts.push(a.detail) });
+      inbox.start();
+      const { dm } = env.chats;
+      env.writer.insert({ chat: dm, handle: env.handles.operator, text: "before" });
+      await until(() => queued(state).length === 1, 10_000, "the row before");
+      await inbox.drained();
+      const wal = `${env.chatDbPath}-wal`;
+      expect(env.writer.checkpoint().busy).toBe(0);
+      const oldIno = statSync(wal).ino;
+      env.writer.close();
+      // Messages' restart: the WAL goes away and a new file takes its name, while the bridge's
+      // connection still has the old (now unlinked) one open.
+      unlinkSync(wal);
+      const w2 = new MessagesWriter(env.chatDbPath, gen);
+      try {
+        w2.insert({ chat: dm, handle: env.handles.operator, text: "after 1" });
+        w2.insert({ chat: dm, handle: env.handles.operator, text: "after 2" });
+        expect(statSync(wal).ino).not.toBe(oldIno);
+        const got = await until(() => queued(state).length === 3 && queued(state), 10_000, "rows after");
+        expect(got.map((m) => m.text)).toEqual(["before", "after 1", "after 2"]);
+        // Noticed by the inode check before a read, not by a failed read.
+        expect(alerts).toEqual(["chat.db-wal was replaced; re-opened"]);
+        expect(inbox.stats.errors).toBe(0);
+        expect(state.counter("health.wal_replaced")).toBe(1);
+      } finally {
+        w2.close();
+      }
+    },
+  );
 });

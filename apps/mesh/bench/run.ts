@@ -194,9 +194,13 @@ async function benchDashboard() {
   await benchChild(join(here, "../../dashboard/bench/first-page.ts"));
 }
 
-/** The iMessage bridge's inbound latency on a live chat.db (apps/imessage-bridge/bench). */
+/**
+ * The iMessage bridge's inbound latency (apps/imessage-bridge/bench): a row inserted into a live
+ * chat.db → the task created on a real hub (`imessage.inbound_to_task_ms`, p50), and → the
+ * bridge's own queue (`imessage.inbound_to_queue_p50_ms`), with the production settle and poll.
+ */
 async function benchImessage() {
-  log("imessage: chat.db row insert → queued for the hub (production settle)…");
+  log("imessage: chat.db row insert → task created on the hub (production settle)…");
   await benchChild(join(here, "../../imessage-bridge/bench/inbound-bench.ts"));
 }
 
