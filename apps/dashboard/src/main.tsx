@@ -6,7 +6,8 @@ import { ApiError, api, useDemoApi } from "./api";
 import { can } from "./roles";
 import { bus, loadUser, type SessionUser, saveUser, useConnection } from "./store";
 import "./styles.css";
-import { FleetView, TaskDetailView, TasksView } from "./views";
+import { TaskDetailView } from "./task-detail";
+import { FleetView, TasksView } from "./views";
 import { ApprovalsView, ChatView, LogsView } from "./views-more";
 
 // The chart library and the 3D graph are large: they load only when their view is opened.
