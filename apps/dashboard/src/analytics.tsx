@@ -39,8 +39,19 @@ function Chart({
         height: 200,
         legend: { show: true },
         cursor: { show: true },
-        scales: { x: { time: false }, ...(range ? { y: { range } } : {}) },
-        axes: [{ ...AXIS, values: (_u, ticks) => ticks.map((t) => labels[t] ?? "") }, AXIS],
+        scales: {
+          // Bars sit on their category, half a step in from each edge; lines span the days.
+          x: bars ? { time: false, range: [-0.5, Math.max(0.5, labels.length - 0.5)] } : { time: false },
+          ...(range ? { y: { range } } : {}),
+        },
+        axes: [
+          {
+            ...AXIS,
+            splits: () => xs,
+            values: (_u, ticks) => ticks.map((t) => labels[t] ?? ""),
+          },
+          AXIS,
+        ],
         series: [
           {},
           ...series.map((s) => ({

@@ -5,6 +5,9 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, useDemoApi } from "./api";
 import { can } from "./roles";
 import { bus, loadUser, type SessionUser, saveUser, useConnection } from "./store";
+// uPlot's own layout rules (< 1 KB gz) ship in the shell's stylesheet: esbuild does not load CSS
+// for a lazy chunk, and without them the analytics charts overlap their legends.
+import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 import { TaskDetailView } from "./task-detail";
 import { FleetView, TasksView } from "./views";

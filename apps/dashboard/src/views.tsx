@@ -186,6 +186,8 @@ function TemplateForm({ template, onDone }: { template: Template; onDone: (msg: 
 
 function CreateTaskForm({ onDone }: { onDone: (msg: string) => void }) {
   const [error, setError] = useState<string | null>(null);
+  // Held in state: a fixed `value` would snap back to 5 on every re-render (e.g. an error shown).
+  const [priority, setPriority] = useState("5");
   const submit = async (e: Event) => {
     e.preventDefault();
     const d = new FormData(e.currentTarget as HTMLFormElement);
@@ -197,7 +199,7 @@ function CreateTaskForm({ onDone }: { onDone: (msg: string) => void }) {
       title: String(d.get("title") ?? ""),
       prompt: String(d.get("prompt") ?? ""),
       required_capability: String(d.get("capability") ?? ""),
-      priority: Number(d.get("priority") ?? 5),
+      priority: Number(priority),
     };
     // datetime-local has no offset; the hub rejects ambiguous local times, so send epoch ms.
     if (deadline) body.deadline = new Date(deadline).getTime();
@@ -205,6 +207,7 @@ function CreateTaskForm({ onDone }: { onDone: (msg: string) => void }) {
     try {
       const res = await api.createTask(body);
       (e.target as HTMLFormElement).reset();
+      setPriority("5");
       onDone(`Created ${res.task.id}`);
     } catch (err) {
       setError(errorText(err));
@@ -227,7 +230,16 @@ function CreateTaskForm({ onDone }: { onDone: (msg: string) => void }) {
       </label>
       <label>
         Priority (1–10)
-        <input name="priority" type="number" min={1} max={10} value={5} data-testid="create-priority" />
+        <input
+          name="priority"
+          type="number"
+          min={1}
+          max={10}
+          required
+          value={priority}
+          onInput={(e) => setPriority((e.target as HTMLInputElement).value)}
+          data-testid="create-priority"
+        />
       </label>
       <label>
         Deadline
