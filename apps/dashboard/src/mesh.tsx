@@ -142,9 +142,12 @@ class Graph2DSim {
     this.#kick();
   }
 
-  /** Draws now; keeps animating only while motion is allowed. */
+  /** Draws now; keeps animating only while motion is allowed. Reports what it shows either way. */
   #kick(): void {
-    if (this.#raf) return;
+    if (this.#raf) {
+      this.#report(true);
+      return;
+    }
     if (reducedMotion()) {
       this.#particles.length = 0;
       this.#draw();
