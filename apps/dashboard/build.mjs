@@ -27,6 +27,36 @@ const zodNamespace = {
     });
   },
 };
+/**
+ * The 3D graph's libraries (3d-force-graph, three-render-objects, float-tooltip) inject their CSS
+ * with a `<style>` element when they load (rollup-plugin-styles' `styleInject`). The page's CSP
+ * (`default-src 'self'`) blocks that and reports a violation, and the tooltip and navigation hint
+ * lose their styles. This rewrites `styleInject` to adopt a constructed stylesheet instead (CSSOM,
+ * which CSP allows); `test/bundle.test.ts` checks that no `<style>` element is created anywhere.
+ */
+const adoptInjectedStyles = {
+  name: "adopt-injected-styles",
+  setup(b) {
+    const header = /function styleInject\(css, ref\) \{/;
+    b.onLoad({ filter: /node_modules[\\/].*\.m?js$/ }, (args) => {
+      const source = readFileSync(args.path, "utf8");
+      if (!source.includes("function styleInject(")) return undefined;
+      if (!header.test(source)) throw new Error(`${args.path}: styleInject has an unknown shape`);
+      const contents = `${source.replace(
+        header,
+        "function styleInject(css) { adoptStyleSheet(css); }\nfunction styleInjectUnused(css, ref) {",
+      )}
+function adoptStyleSheet(css) {
+  if (typeof document === "undefined" || typeof CSSStyleSheet === "undefined") return;
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(css);
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+}
+`;
+      return { contents, loader: "js" };
+    });
+  },
+};
 const out = join(root, "dist");
 
 /** Builds dist/ and returns the build manifest (shell and lazy files, relative to dist/). */
@@ -54,7 +84,7 @@ export async function buildDashboard({ minify = true } = {}) {
     define: { "process.env.NODE_ENV": '"production"' },
     legalComments: "none",
     logLevel: "warning",
-    plugins: [zodNamespace],
+    plugins: [zodNamespace, adoptInjectedStyles],
     // The page's CSP is `default-src 'self'`: zod must never probe `new Function` (Chromium
     // reports a CSP violation even though zod catches the throw). zod decides when it builds a
     // schema, while @m3shd/protocol loads, so its global config is set at the top of every chunk,

@@ -1,4 +1,4 @@
-import type { CostAnalytics, SummaryAnalytics, TaskAnalytics } from "@m3shd/protocol";
+import type { AgentAnalytics, CostAnalytics, SummaryAnalytics, TaskAnalytics } from "@m3shd/protocol";
 import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import { api } from "./api";
@@ -17,12 +17,15 @@ function Chart({
   series,
   testid,
   bars = false,
+  range,
 }: {
   title: string;
   labels: string[];
   series: { label: string; values: number[]; color: string }[];
   testid: string;
   bars?: boolean;
+  /** A fixed y range (a percentage is 0–100 whatever the data); auto otherwise. */
+  range?: [number, number];
 }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -36,8 +39,19 @@ function Chart({
         height: 200,
         legend: { show: true },
         cursor: { show: true },
-        scales: { x: { time: false } },
-        axes: [{ ...AXIS, values: (_u, ticks) => ticks.map((t) => labels[t] ?? "") }, AXIS],
+        scales: {
+          // Bars sit on their category, half a step in from each edge; lines span the days.
+          x: bars ? { time: false, range: [-0.5, Math.max(0.5, labels.length - 0.5)] } : { time: false },
+          ...(range ? { y: { range } } : {}),
+        },
+        axes: [
+          {
+            ...AXIS,
+            splits: () => xs,
+            values: (_u, ticks) => ticks.map((t) => labels[t] ?? ""),
+          },
+          AXIS,
+        ],
         series: [
           {},
           ...series.map((s) => ({
@@ -55,7 +69,7 @@ function Chart({
     return () => plot.destroy();
   }, [labels.join("|"), JSON.stringify(series)]);
   return (
-    <figure class="card chart" data-testid={testid}>
+    <figure class="card chart" data-testid={testid} data-points={labels.length}>
       <figcaption>{title}</figcaption>
       <div
         ref={host}
@@ -68,11 +82,21 @@ function Chart({
 
 export function AnalyticsView() {
   const [days, setDays] = useState(7);
-  const [data, setData] = useState<{ s: SummaryAnalytics; t: TaskAnalytics; c: CostAnalytics } | null>(null);
+  const [data, setData] = useState<{
+    s: SummaryAnalytics;
+    t: TaskAnalytics;
+    c: CostAnalytics;
+    a: AgentAnalytics;
+  } | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    Promise.all([api.analyticsSummary(days), api.analyticsTasks(days), api.analyticsCosts(days)])
-      .then(([s, t, c]) => setData({ s, t, c }))
+    Promise.all([
+      api.analyticsSummary(days),
+      api.analyticsTasks(days),
+      api.analyticsCosts(days),
+      api.analyticsAgents(days),
+    ])
+      .then(([s, t, c, a]) => setData({ s, t, c, a }))
       .catch((e) => setError(errorText(e)));
   }, [days]);
   if (error)
@@ -82,14 +106,18 @@ export function AnalyticsView() {
       </p>
     );
   if (!data) return <p aria-busy="true">Loading analytics…</p>;
-  const { s, t, c } = data;
+  const { s, t, c, a } = data;
   const statuses = Object.keys(t.by_status);
   return (
     <section aria-labelledby="an-h" data-testid="analytics-view">
       <h1 id="an-h">Analytics</h1>
       <label>
         Window
-        <select value={days} onChange={(e) => setDays(Number((e.target as HTMLSelectElement).value))}>
+        <select
+          value={days}
+          data-testid="analytics-days"
+          onChange={(e) => setDays(Number((e.target as HTMLSelectElement).value))}
+        >
           {[1, 7, 30, 90].map((d) => (
             <option key={d} value={d}>
               {d} day(s)
@@ -144,6 +172,14 @@ export function AnalyticsView() {
           testid="chart-cost-day"
           labels={c.by_day.map((d) => d.day.slice(5))}
           series={[{ label: "USD", values: c.by_day.map((d) => d.cost_usd), color: "#db61a2" }]}
+        />
+        <Chart
+          title="Uptime by agent (%)"
+          testid="chart-uptime"
+          bars
+          range={[0, 100]}
+          labels={a.agents.map((x) => x.agent_id)}
+          series={[{ label: "uptime %", values: a.agents.map((x) => x.uptime_pct), color: "#3fb950" }]}
         />
       </div>
     </section>

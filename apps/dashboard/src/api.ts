@@ -10,7 +10,9 @@ import {
 } from "@m3shd/client";
 import {
   type Agent,
+  type AgentAnalytics,
   type ApprovalListResponse,
+  agentAnalyticsRoute,
   type CostAnalytics,
   cancelTaskRoute,
   costAnalyticsRoute,
@@ -22,6 +24,8 @@ import {
   demoTasksRoute,
   dispatchTemplateRoute,
   getTaskRoute,
+  type HandoffResponse,
+  handoffTaskRoute,
   listAgentsRoute,
   listApprovalsRoute,
   listChunksRoute,
@@ -40,6 +44,7 @@ import {
   type RouteRequest,
   type RouteResult,
   resolveEscalationRoute,
+  type StreamChunk,
   type SummaryAnalytics,
   summaryAnalyticsRoute,
   type Task,
@@ -165,6 +170,8 @@ export interface TaskFilters {
   status?: string | undefined;
   capability?: string | undefined;
   agent?: string | undefined;
+  /** Only the tasks that depend on this one (its direct dependents). */
+  depends_on?: string | undefined;
   cursor?: string | undefined;
   limit?: number | undefined;
 }
@@ -191,12 +198,28 @@ export const api = {
   },
   task: (id: string): Promise<{ task: Task }> =>
     demo ? call(demoTaskRoute, { params: { id } }) : call(getTaskRoute, { params: { id } }),
-  chunks: (id: string, after = -1): Promise<{ chunks: { seq: number; content: string }[] }> =>
-    demo ? notInDemo() : call(listChunksRoute, { params: { id }, query: { after: String(after) } }),
+  /** Every attempt's streamed chunks, ordered by attempt then `seq` (each attempt counts from 0). */
+  chunks: (id: string): Promise<{ chunks: StreamChunk[] }> =>
+    demo ? notInDemo() : call(listChunksRoute, { params: { id }, query: {} }),
   createTask: (body: Record<string, unknown>): Promise<{ task: Task }> =>
     call(createTaskRoute, { body: body as RouteRequest<typeof createTaskRoute>["body"] }),
   cancelTask: (id: string, reason: string): Promise<{ task: Task }> =>
     call(cancelTaskRoute, { params: { id }, body: { reason } }),
+  /**
+   * An operator's handoff of a running task: the hub suspends it with the partial output and
+   * queues a continuation for another pickup. The route is the worker's, so the request acts for
+   * the task's holder (`X-M3shd-Agent`, which a session may send only with `agents:write`) and
+   * carries the attempt it saw: a task reclaimed since is a 409, never a wrong suspension.
+   */
+  handoffTask: (
+    id: string,
+    input: { agent: string; attempt: number; partial_output: string; reason: string },
+  ): Promise<HandoffResponse> =>
+    call(handoffTaskRoute, {
+      params: { id },
+      headers: { "x-m3shd-agent": input.agent },
+      body: { partial_output: input.partial_output, reason: input.reason, attempt: input.attempt },
+    }),
   provenance: (id: string): Promise<ProvenanceResponse> =>
     demo ? notInDemo() : call(taskProvenanceRoute, { params: { id } }),
   templates: () => (demo ? notInDemo() : call(listTemplatesRoute)) as Promise<{ templates: Template[] }>,
@@ -228,6 +251,8 @@ export const api = {
     demo ? notInDemo() : call(taskAnalyticsRoute, { query: { days } }),
   analyticsCosts: (days = 7): Promise<CostAnalytics> =>
     demo ? notInDemo() : call(costAnalyticsRoute, { query: { days } }),
+  analyticsAgents: (days = 7): Promise<AgentAnalytics> =>
+    demo ? notInDemo() : call(agentAnalyticsRoute, { query: { days } }),
 };
 
 export type ConnectionState = ClientConnectionState | "polling";

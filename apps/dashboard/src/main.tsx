@@ -5,8 +5,12 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, useDemoApi } from "./api";
 import { can } from "./roles";
 import { bus, loadUser, type SessionUser, saveUser, useConnection } from "./store";
+// uPlot's own layout rules (< 1 KB gz) ship in the shell's stylesheet: esbuild does not load CSS
+// for a lazy chunk, and without them the analytics charts overlap their legends.
+import "uplot/dist/uPlot.min.css";
 import "./styles.css";
-import { FleetView, TaskDetailView, TasksView } from "./views";
+import { TaskDetailView } from "./task-detail";
+import { FleetView, TasksView } from "./views";
 import { ApprovalsView, ChatView, LogsView } from "./views-more";
 
 // The chart library and the 3D graph are large: they load only when their view is opened.
@@ -123,7 +127,18 @@ function Shell({
   const route = useRoute();
   return (
     <div class="shell">
-      <a class="skip" href="#main">
+      {/* The app routes on the hash: following `#main` would leave the current view, so the
+          skip link moves focus itself. */}
+      {/* biome-ignore lint/a11y/useValidAnchor: a skip link is a link by convention (screen readers list it with the links); its href still names the target */}
+      <a
+        class="skip"
+        href="#main"
+        data-testid="skip-link"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById("main")?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header class="top">

@@ -1,9 +1,8 @@
-import type { Agent, ProvenanceResponse, Task } from "@m3shd/protocol";
-import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, api, isDemoApi, type Template } from "./api";
-import { hashLeaf, hexToBytes, verifyInclusion } from "./merkle";
+import type { Agent, Task } from "@m3shd/protocol";
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, api, type Template } from "./api";
 import { can, type Role } from "./roles";
-import { bus, useLiveRefresh } from "./store";
+import { useLiveRefresh } from "./store";
 
 export const STATUSES = [
   "waiting",
@@ -15,7 +14,8 @@ export const STATUSES = [
   "cancelled",
   "suspended",
 ] as const;
-const TERMINAL = new Set(["done", "failed", "cancelled", "suspended"]);
+/** Statuses a task never leaves. */
+export const TERMINAL: ReadonlySet<string> = new Set(["done", "failed", "cancelled", "suspended"]);
 
 export function ago(ms: number | null | undefined): string {
   if (!ms) return "never";
@@ -30,7 +30,7 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function ErrorLine({ error }: { error: string | null }) {
+export function ErrorLine({ error }: { error: string | null }) {
   return error ? (
     <p role="alert" class="error" data-testid="view-error">
       {error}
@@ -186,6 +186,8 @@ function TemplateForm({ template, onDone }: { template: Template; onDone: (msg: 
 
 function CreateTaskForm({ onDone }: { onDone: (msg: string) => void }) {
   const [error, setError] = useState<string | null>(null);
+  // Held in state: a fixed `value` would snap back to 5 on every re-render (e.g. an error shown).
+  const [priority, setPriority] = useState("5");
   const submit = async (e: Event) => {
     e.preventDefault();
     const d = new FormData(e.currentTarget as HTMLFormElement);
@@ -197,7 +199,7 @@ function CreateTaskForm({ onDone }: { onDone: (msg: string) => void }) {
       title: String(d.get("title") ?? ""),
       prompt: String(d.get("prompt") ?? ""),
       required_capability: String(d.get("capability") ?? ""),
-      priority: Number(d.get("priority") ?? 5),
+      priority: Number(priority),
     };
     // datetime-local has no offset; the hub rejects ambiguous local times, so send epoch ms.
     if (deadline) body.deadline = new Date(deadline).getTime();
@@ -205,6 +207,7 @@ function CreateTaskForm({ onDone }: { onDone: (msg: string) => void }) {
     try {
       const res = await api.createTask(body);
       (e.target as HTMLFormElement).reset();
+      setPriority("5");
       onDone(`Created ${res.task.id}`);
     } catch (err) {
       setError(errorText(err));
@@ -227,7 +230,16 @@ function CreateTaskForm({ onDone }: { onDone: (msg: string) => void }) {
       </label>
       <label>
         Priority (1–10)
-        <input name="priority" type="number" min={1} max={10} value={5} data-testid="create-priority" />
+        <input
+          name="priority"
+          type="number"
+          min={1}
+          max={10}
+          required
+          value={priority}
+          onInput={(e) => setPriority((e.target as HTMLInputElement).value)}
+          data-testid="create-priority"
+        />
       </label>
       <label>
         Deadline
@@ -245,6 +257,9 @@ function CreateTaskForm({ onDone }: { onDone: (msg: string) => void }) {
   );
 }
 
+/** Performance mark: the tasks view's first page of cards has been painted (once per page load). */
+export const FIRST_PAGE_MARK = "m3shd:tasks-first-page";
+
 /** Tasks per server page: the kanban shows one newest-first page, grouped by status. */
 export const TASKS_PAGE = 50;
 
@@ -258,7 +273,6 @@ export function TasksView({ role }: { role: Role }) {
   const [error, setError] = useState<string | null>(null);
   const writable = can(role, "tasks:write");
   const shown = filters.status ? [filters.status] : [...STATUSES];
-  const firstPageAt = useRef<number | null>(null);
   const query = (cursor?: string) => ({
     limit: TASKS_PAGE,
     status: filters.status || undefined,
@@ -270,7 +284,6 @@ export function TasksView({ role }: { role: Role }) {
   // One request per refresh, whatever the table holds: never the whole history (the failure of
   // dashboards that load everything up front). Older pages come from the cursor on demand.
   const load = () => {
-    const started = performance.now();
     api
       .tasks(query())
       .then((r) => {
@@ -284,10 +297,6 @@ export function TasksView({ role }: { role: Role }) {
           return { tasks: [...r.tasks, ...older], next: older.length ? (prev?.next ?? null) : r.next_cursor };
         });
         setError(null);
-        if (firstPageAt.current === null) {
-          firstPageAt.current = performance.now() - started;
-          performance.mark("m3shd:tasks-first-page");
-        }
       })
       .catch((e) => setError(errorText(e)));
   };
@@ -297,6 +306,18 @@ export function TasksView({ role }: { role: Role }) {
     filters.agent,
   ]);
   useEffect(() => setList(null), [filters.status, filters.capability, filters.agent]);
+  // `m3shd:tasks-first-page` (read by bench/first-page.ts as `dashboard.first_page_ms`): set once
+  // the first page of cards is on screen, not when its data arrives. preact runs effects after
+  // the frame that committed the cards; the animation frame requested here starts the frame after
+  // that one, so at least one paint with the cards has happened when the mark is set.
+  const painted = list !== null;
+  useEffect(() => {
+    if (!painted || performance.getEntriesByName(FIRST_PAGE_MARK).length > 0) return;
+    const frame = requestAnimationFrame(() => {
+      if (performance.getEntriesByName(FIRST_PAGE_MARK).length === 0) performance.mark(FIRST_PAGE_MARK);
+    });
+    return () => cancelAnimationFrame(frame);
+  }, [painted]);
   // Templates wait for the first page: on a busy hub the task list is what the operator came for.
   const listReady = list !== null;
   useEffect(() => {
@@ -426,242 +447,5 @@ export function TasksView({ role }: { role: Role }) {
         </>
       )}
     </section>
-  );
-}
-
-// --- Task detail -------------------------------------------------------------------------------
-
-type Verdict =
-  | { state: "checking" }
-  | { state: "absent"; why: string }
-  | { state: "verified"; chain: number; index: number; size: number }
-  | { state: "broken"; why: string };
-
-/** Checks the task's provenance: the hub's chain verdict, then the Merkle inclusion proof, here. */
-export async function checkProvenance(taskId: string, p: ProvenanceResponse): Promise<Verdict> {
-  if (!p.verdict.ok) return { state: "broken", why: `chain: ${p.verdict.reason ?? "broken"}` };
-  const link = p.chain.find((l) => l.task_id === taskId);
-  if (!link) return { state: "broken", why: "the chain has no link for this task" };
-  const leaf = await hashLeaf(hexToBytes(link.hash));
-  const result = await verifyInclusion({
-    leafIndex: p.merkle.leaf_index,
-    treeSize: p.merkle.tree_size,
-    leafHash: leaf,
-    proof: p.merkle.proof.map(hexToBytes),
-    root: hexToBytes(p.merkle.root),
-  });
-  return result.ok
-    ? { state: "verified", chain: p.chain.length, index: p.merkle.leaf_index, size: p.merkle.tree_size }
-    : { state: "broken", why: `inclusion: ${result.reason}` };
-}
-
-export function TaskDetailView({ id, role }: { id: string; role: Role }) {
-  const [task, setTask] = useState<Task | null>(null);
-  const [chunks, setChunks] = useState<Map<number, string>>(new Map());
-  const [verdict, setVerdict] = useState<Verdict>({ state: "checking" });
-  const [error, setError] = useState<string | null>(null);
-
-  useLiveRefresh(
-    () => {
-      api
-        .task(id)
-        .then((r) => setTask(r.task))
-        .catch((e) => setError(errorText(e)));
-      if (isDemoApi()) return; // outputs are redacted in the demo: no chunks to read
-      api
-        .chunks(id)
-        .then((r) => setChunks(new Map(r.chunks.map((c) => [c.seq, c.content]))))
-        .catch(() => undefined);
-    },
-    (e) =>
-      e.type.startsWith("task_") &&
-      e.type !== "task_chunk" &&
-      (e.data as { task_id?: string }).task_id === id,
-    [id],
-  );
-  // Streamed output arrives as events and is appended in `seq` order without a round trip.
-  useEffect(
-    () =>
-      bus.on((e) => {
-        if (e.type === "task_chunk" && e.data.task_id === id) {
-          setChunks((m) => new Map(m).set(e.data.seq, e.data.content));
-        }
-      }),
-    [id],
-  );
-  useEffect(() => {
-    if (task?.status !== "done") {
-      setVerdict({ state: "absent", why: "only completed tasks are signed" });
-      return;
-    }
-    if (isDemoApi()) {
-      setVerdict({ state: "absent", why: "provenance is not part of the public demo" });
-      return;
-    }
-    setVerdict({ state: "checking" });
-    api
-      .provenance(id)
-      .then((p) => checkProvenance(id, p))
-      .then(setVerdict)
-      .catch((e) => setVerdict({ state: "broken", why: errorText(e) }));
-  }, [id, task?.status]);
-
-  if (error) return <ErrorLine error={error} />;
-  if (!task) return <p aria-busy="true">Loading task…</p>;
-  const streamed = [...chunks.entries()]
-    .sort((a, b) => a[0] - b[0])
-    .map(([, c]) => c)
-    .join("");
-  const output = task.output ?? streamed;
-  const cancel = async () => {
-    try {
-      setTask((await api.cancelTask(id, "cancelled from the dashboard")).task);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  };
-  return (
-    <article aria-labelledby="task-h" data-testid="task-detail" data-status={task.status}>
-      <p>
-        <a href="#/tasks">← Tasks</a>
-      </p>
-      <h1 id="task-h">{task.title}</h1>
-      <p>
-        <span class={`pill status-${task.status}`} data-testid="task-status">
-          {task.status}
-        </span>{" "}
-        <span class={`pill urgency-${task.urgency}`}>urgency {task.urgency}</span>{" "}
-        <span class="muted">{task.id}</span>
-      </p>
-      {can(role, "tasks:write") && !TERMINAL.has(task.status) && (
-        <p>
-          <button type="button" class="danger" onClick={cancel} data-testid="task-cancel">
-            Cancel task
-          </button>
-        </p>
-      )}
-      <section class="card" aria-label="Provenance" data-testid="provenance" data-state={verdict.state}>
-        <h2>Provenance</h2>
-        <p data-testid="provenance-verdict">
-          {verdict.state === "verified"
-            ? `Verified in this browser: chain of ${verdict.chain} link(s) intact; Merkle inclusion proof of leaf ${verdict.index} in a log of ${verdict.size} checks against the root.`
-            : verdict.state === "checking"
-              ? "Checking…"
-              : verdict.state === "absent"
-                ? `No verdict: ${verdict.why}`
-                : `NOT VERIFIED: ${verdict.why}`}
-        </p>
-      </section>
-      <section class="card" aria-label="Output">
-        <h2>Output</h2>
-        <pre data-testid="task-output" aria-live="polite">
-          {output || "(no output yet)"}
-        </pre>
-      </section>
-      <dl class="facts">
-        <dt>Prompt (as submitted)</dt>
-        <dd>
-          <pre data-testid="task-prompt">{task.prompt}</pre>
-        </dd>
-        {task.prompt_parts && (
-          <>
-            <dt>Prompt parts</dt>
-            <dd data-testid="task-prompt-parts">
-              memory: {task.prompt_parts.memory ? "recalled" : "none"} · parents:{" "}
-              {task.prompt_parts.parents ? `${task.prompt_parts.parents.length} chars` : "none"} · handoffs:{" "}
-              {task.prompt_parts.handoffs.length}
-            </dd>
-          </>
-        )}
-        {task.composed_prompt !== undefined && task.composed_prompt !== task.prompt && (
-          <>
-            <dt>Composed prompt (what the worker received)</dt>
-            <dd>
-              <pre data-testid="task-composed-prompt">{task.composed_prompt}</pre>
-            </dd>
-          </>
-        )}
-        <dt>Capability / priority</dt>
-        <dd>
-          {task.required_capability} / {task.priority}
-        </dd>
-        <dt>Deadline</dt>
-        <dd>{task.deadline ? new Date(task.deadline).toISOString() : "none"}</dd>
-        <dt>Attempts</dt>
-        <dd data-testid="task-attempts">
-          {task.attempts} of {task.max_attempts}
-        </dd>
-        <dt>Confidence</dt>
-        <dd>{task.confidence ?? "–"}</dd>
-        <dt>Model / usage / cost</dt>
-        <dd>
-          {task.model ?? "–"} /{" "}
-          {task.usage ? `${task.usage.input_tokens} in, ${task.usage.output_tokens} out` : "–"} /{" "}
-          {task.cost_usd !== null ? `$${task.cost_usd.toFixed(4)}` : "–"}
-        </dd>
-        <dt>Depends on</dt>
-        <dd>
-          {task.depends_on.length
-            ? task.depends_on.map((d) => (
-                <a key={d} href={`#/task/${d}`} class="chip static">
-                  {d}
-                </a>
-              ))
-            : "none"}
-          {task.continuation_of && (
-            <a href={`#/task/${task.continuation_of}`}> continues {task.continuation_of}</a>
-          )}
-          {task.continued_by && <a href={`#/task/${task.continued_by}`}> continued by {task.continued_by}</a>}
-        </dd>
-        {task.error && (
-          <>
-            <dt>Error</dt>
-            <dd class="error">{task.error}</dd>
-          </>
-        )}
-      </dl>
-      <section class="card" aria-label="Assignment reason" data-testid="assignment">
-        <h2>Why this agent</h2>
-        {task.assignment ? (
-          <>
-            <p>
-              Winner <strong data-testid="assignment-winner">{task.assignment.winner}</strong> by{" "}
-              {task.assignment.strategy}
-            </p>
-            <table>
-              <caption class="sr-only">Candidates</caption>
-              <thead>
-                <tr>
-                  <th scope="col">agent</th>
-                  <th scope="col">score</th>
-                  <th scope="col">details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {task.assignment.candidates.map((c) => {
-                  const { agent_id, score, ...rest } = c as { agent_id: string; score: number } & Record<
-                    string,
-                    unknown
-                  >;
-                  return (
-                    <tr key={agent_id}>
-                      <td>{agent_id}</td>
-                      <td>{score.toFixed(3)}</td>
-                      <td class="muted">
-                        {Object.entries(rest)
-                          .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
-                          .join(", ")}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </>
-        ) : (
-          <p>Not assigned yet.</p>
-        )}
-      </section>
-    </article>
   );
 }

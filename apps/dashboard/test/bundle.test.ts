@@ -44,6 +44,15 @@ describe("dashboard build", () => {
     expect(html).toContain('rel="manifest"');
   });
 
+  test("no chunk creates a <style> element (the CSP blocks it; build.mjs adopts those sheets instead)", () => {
+    for (const f of [...manifest.shell, ...manifest.lazy].filter((x) => x.endsWith(".js"))) {
+      const text = readFileSync(join(DIST, f), "utf8");
+      expect(text, f).not.toMatch(/createElement\(\s*["'`]style["'`]\s*\)/);
+    }
+    const graph = manifest.lazy.find((f) => f.includes("3d-force-graph"));
+    expect(graph && readFileSync(join(DIST, graph), "utf8")).toContain("adoptedStyleSheets");
+  });
+
   test("the service worker precaches the shell only and never answers for the API", () => {
     const sw = readFileSync(join(DIST, "sw.js"), "utf8");
     const listed = JSON.parse(/const SHELL = (\[.*\]);/.exec(sw)?.[1] ?? "[]") as string[];

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,10 +24,22 @@ export const USERS = {
   viewer: { username: "ops-viewer", password: "ops-viewer-password-1", role: "viewer" },
 } as const;
 
+/** An agent the test drives by hand over the worker API (register, claim, stream, finish). */
+export interface ManualAgent {
+  id: string;
+  /** Long-polls until the agent claims `taskId` (anything else fails); returns the attempt. */
+  claim(taskId: string): Promise<number>;
+  stream(taskId: string, attempt: number, seq: number, content: string): Promise<void>;
+  finish(taskId: string, attempt: number, result: { output: string } | { error: string }): Promise<void>;
+}
+
 export interface DashboardMesh {
   mesh: Mesh;
   url: string;
-  worker: ChildProcess;
+  /** The `jobs` worker process (null with `worker: false`). */
+  worker: ChildProcess | null;
+  /** Registers an agent driven by the test, kept online by heartbeats until `close()`. */
+  agent(id: string, capabilities: string[], slots?: number): Promise<ManualAgent>;
   /** HTTP call with the master token (or none). */
   call(
     method: string,
@@ -78,38 +90,42 @@ export async function startDashboardMesh(
   }
   const spool = join(dataDir, "spool");
   mkdirSync(spool, { recursive: true });
-  const worker = spawn(
-    process.execPath,
-    [
-      "--import",
-      TSX_LOADER,
-      "--conditions=@m3shd/source",
-      WORKER_ENTRY,
-      "--hub",
-      mesh.url,
-      "--id",
-      "local-jobs",
-      "--provider",
-      "jobs",
-      "--slots",
-      "4",
-      "--heartbeat",
-      "300ms",
-      "--poll-wait",
-      "5s",
-      "--spool-dir",
-      spool,
-    ],
-    {
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", M3SHD_TOKEN: MASTER, M3SHD_LOG_LEVEL: "warn" },
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
+  // Without a worker (files that drive agents by hand) no child process is started at all.
+  const worker: ChildProcess | null =
+    options.worker === false
+      ? null
+      : spawn(
+          process.execPath,
+          [
+            "--import",
+            TSX_LOADER,
+            "--conditions=@m3shd/source",
+            WORKER_ENTRY,
+            "--hub",
+            mesh.url,
+            "--id",
+            "local-jobs",
+            "--provider",
+            "jobs",
+            "--slots",
+            "4",
+            "--heartbeat",
+            "300ms",
+            "--poll-wait",
+            "5s",
+            "--spool-dir",
+            spool,
+          ],
+          {
+            env: { PATH: process.env.PATH ?? "/usr/bin:/bin", M3SHD_TOKEN: MASTER, M3SHD_LOG_LEVEL: "warn" },
+            stdio: ["ignore", "ignore", "pipe"],
+          },
+        );
   let stderr = "";
-  worker.stderr?.on("data", (d: Buffer) => {
+  worker?.stderr?.on("data", (d: Buffer) => {
     stderr += d.toString();
   });
-  if (options.worker !== false) {
+  if (worker) {
     await until(
       async () => {
         if (worker.exitCode !== null) throw new Error(`worker exited: ${stderr}`);
@@ -120,13 +136,53 @@ export async function startDashboardMesh(
       "the jobs worker to come online",
     );
   }
+  const stops: (() => void)[] = [];
   return {
     mesh,
     url: mesh.url,
     worker,
     call,
+    async agent(id, capabilities, slots = 2) {
+      const reg = await call("POST", `/api/agents/${id}/register`, { capabilities, max_concurrent: slots });
+      if (reg.status !== 200) throw new Error(`register ${id}: ${reg.status} ${JSON.stringify(reg.body)}`);
+      // Heartbeats keep the hand-driven agent online (the dispatcher's offline cut-off is 5 s).
+      const timer = setInterval(() => {
+        call("POST", `/api/agents/${id}/heartbeat`, { active_tasks: 0 }).catch(() => undefined);
+      }, 1000);
+      stops.push(() => clearInterval(timer));
+      const h = { "x-m3shd-agent": id };
+      return {
+        id,
+        async claim(taskId) {
+          return until(
+            async () => {
+              const r = await call("GET", `/api/agents/${id}/tasks/next?wait=1`);
+              if (r.status !== 200) return null;
+              const task = r.body.task as { id: string };
+              if (task.id !== taskId) throw new Error(`${id} claimed ${task.id}, expected ${taskId}`);
+              return r.body.attempt as number;
+            },
+            20_000,
+            `${id} to claim ${taskId}`,
+          );
+        },
+        async stream(taskId, attempt, seq, content) {
+          const r = await call("POST", `/api/tasks/${taskId}/stream`, { seq, content, attempt }, h);
+          if (r.status !== 200) throw new Error(`stream: ${r.status} ${JSON.stringify(r.body)}`);
+        },
+        async finish(taskId, attempt, result) {
+          const body =
+            "error" in result
+              ? { status: "failed", error: result.error, attempt }
+              : { status: "done", output: result.output, attempt };
+          const r = await call("PUT", `/api/tasks/${taskId}`, body, h);
+          if (r.status !== 200) throw new Error(`finish: ${r.status} ${JSON.stringify(r.body)}`);
+        },
+      };
+    },
     async close() {
-      if (worker.exitCode === null) {
+      for (const stop of stops) stop();
+      if (worker && worker.exitCode === null) {
         const exited = new Promise((r) => worker.once("exit", r));
         worker.kill("SIGTERM");
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
@@ -139,7 +195,11 @@ export async function startDashboardMesh(
 }
 
 /** Polls `fn` until it returns a truthy value (real state, not a sleep). */
-export async function until<T>(fn: () => Promise<T> | T, ms = 10_000, what = "condition"): Promise<T> {
+export async function until<T>(
+  fn: () => Promise<T | null | undefined | false> | T | null | undefined | false,
+  ms = 10_000,
+  what = "condition",
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
@@ -163,14 +223,17 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-/** A fresh browser context (its own cookies) on a phone-sized viewport unless told otherwise. */
+/**
+ * A fresh browser context (its own cookies), desktop-sized unless told otherwise, preferring
+ * reduced motion unless told otherwise.
+ */
 export async function newPage(
   browser: Browser,
-  options: { width?: number; height?: number } = {},
+  options: { width?: number; height?: number; reducedMotion?: "reduce" | "no-preference" } = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({
     viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
-    reducedMotion: "reduce",
+    reducedMotion: options.reducedMotion ?? "reduce",
   });
   const page = await context.newPage();
   const errors: string[] = [];
@@ -202,4 +265,20 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** Where `screenshot(page, name)` saved its picture, and its size (0 when missing). */
+export function screenshotBytes(name: string): number {
+  try {
+    return statSync(join(ARTIFACTS, `${name}.png`)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The id of a task created over the API (fails the test on anything but 201). */
+export async function createTask(m: DashboardMesh, body: Record<string, unknown>): Promise<string> {
+  const res = await m.call("POST", "/api/tasks", { title: "t", prompt: "p", ...body });
+  if (res.status !== 201) throw new Error(`create task: ${res.status} ${JSON.stringify(res.body)}`);
+  return (res.body.task as { id: string }).id;
 }

@@ -240,7 +240,8 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "idempotency_key": "Makes a retried creation safe: the same key from the same caller returns the task created the first time (200) instead of a new one; the same key with a different request is a 409. For example the iMessage bridge sends the message GUID, because it delivers at least once."
   },
   "ListTasksQuerySchema": {
-    "agent": "Tasks assigned to this agent."
+    "agent": "Tasks assigned to this agent.",
+    "depends_on": "Tasks that list this task among their parents (its direct dependents in the DAG)."
   },
   "StreamChunkSchema": {
     "attempt": "The attempt (lease) that streamed it; each attempt's chunks are kept.",

@@ -201,6 +201,36 @@ describe("tasks", () => {
     expect(TaskSchema.parse(got.body.task).id).toBe(ids[0]);
   });
 
+  test("lists a task's direct dependents with ?depends_on= (the DAG downstream of it)", async ({
+    call,
+    clock,
+  }) => {
+    const created = async (body: Record<string, unknown>) => {
+      clock.now += 1;
+      const res = await call("POST", "/api/tasks", { body: { ...task, ...body } });
+      expect(res.status).toBe(201);
+      return TaskSchema.parse(res.body.task).id;
+    };
+    const root = await created({});
+    const other = await created({});
+    const child = await created({ depends_on: [root] });
+    const both = await created({ depends_on: [root, other] });
+    const grandchild = await created({ depends_on: [child] });
+    const list = async (q: string) =>
+      TaskListResponseSchema.parse((await call("GET", `/api/tasks?${q}`)).body).tasks.map((t) => t.id);
+    // Direct children only, newest first; a grandchild is the child's dependent, not the root's.
+    expect(await list(`depends_on=${root}`)).toEqual([both, child]);
+    expect(await list(`depends_on=${other}`)).toEqual([both]);
+    expect(await list(`depends_on=${child}`)).toEqual([grandchild]);
+    expect(await list(`depends_on=${grandchild}`)).toEqual([]);
+    // Combines with the other filters and with pagination.
+    expect(await list(`depends_on=${root}&status=queued`)).toEqual([]);
+    expect(await list(`depends_on=${root}&status=waiting&limit=1`)).toEqual([both]);
+    // A task id that names nothing lists nothing; a malformed one is refused.
+    expect(await list("depends_on=task_01M89BYA656ZRM64XMTMSYM3QB")).toEqual([]);
+    expect((await call("GET", "/api/tasks?depends_on=nope")).status).toBe(422);
+  });
+
   test("guards per-task worker routes: 403 for another agent, 409 for illegal transitions", async ({
     hub,
     call,

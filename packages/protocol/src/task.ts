@@ -178,6 +178,8 @@ export const ListTasksQuerySchema = z.strictObject({
   /** Tasks assigned to this agent. */
   agent: AgentIdSchema.optional(),
   capability: CapabilitySchema.optional(),
+  /** Tasks that list this task among their parents (its direct dependents in the DAG). */
+  depends_on: TaskIdSchema.optional(),
   cursor: CursorSchema.optional(),
   limit: ListLimitSchema,
 });

@@ -157,6 +157,7 @@ export function listTasks(
     ...(query.status ? { status: query.status } : {}),
     ...(query.agent ? { agentId: query.agent } : {}),
     ...(query.capability ? { capability: query.capability } : {}),
+    ...(query.depends_on ? { dependsOn: query.depends_on } : {}),
     cursor,
     limit: query.limit,
   });

@@ -138,6 +138,21 @@ describe("listTasks", () => {
     expect(ids(listTasks(db, { capability: "code", status: "done" }))).toEqual([done.id]);
   });
 
+  dbTest("filters by parent: the direct dependents of a task", ({ database: { db } }) => {
+    const parent = seedTaskInStatus(db, "running");
+    const child = insertTask(db, { task: taskRow({ createdAt: T0 + 1 }), dependsOn: [parent.id], now: T0 });
+    const grandchild = insertTask(db, {
+      task: taskRow({ createdAt: T0 + 2 }),
+      dependsOn: [child.id],
+      now: T0,
+    });
+    const ids = (page: { items: { id: string }[] }) => page.items.map((task) => task.id);
+    expect(ids(listTasks(db, { dependsOn: parent.id }))).toEqual([child.id]);
+    expect(ids(listTasks(db, { dependsOn: child.id }))).toEqual([grandchild.id]);
+    expect(ids(listTasks(db, { dependsOn: grandchild.id }))).toEqual([]);
+    expect(ids(listTasks(db, { dependsOn: parent.id, status: "queued" }))).toEqual([]);
+  });
+
   dbTest("clamps the limit to 1 … 500", ({ database: { db } }) => {
     for (let i = 0; i < 3; i++) insertTask(db, { task: taskRow(), now: T0 });
     expect(listTasks(db, { limit: 0 }).items).toHaveLength(1);

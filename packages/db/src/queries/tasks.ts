@@ -135,6 +135,8 @@ export interface ListTasksInput {
   agentId?: string;
   capability?: string;
   pipelineId?: string;
+  /** Tasks that depend on this task (an edge `task_id → depends_on_id` in `task_deps`). */
+  dependsOn?: string;
   /** Continue after this row (from the previous page's `nextCursor`). */
   cursor?: TaskCursor | null;
   /** 1 … 500, default 50; out-of-range values are clamped. */
@@ -161,6 +163,14 @@ export function listTasks(db: Executor, input: ListTasksInput = {}): TaskPage {
   if (input.agentId !== undefined) conditions.push(eq(tasks.assignedTo, input.agentId));
   if (input.capability !== undefined) conditions.push(eq(tasks.requiredCapability, input.capability));
   if (input.pipelineId !== undefined) conditions.push(eq(tasks.pipelineId, input.pipelineId));
+  if (input.dependsOn !== undefined) {
+    // Served by `task_deps_depends_on_id_idx` (the edges by parent).
+    const children = db
+      .select({ id: taskDeps.taskId })
+      .from(taskDeps)
+      .where(eq(taskDeps.dependsOnId, input.dependsOn));
+    conditions.push(inArray(tasks.id, children));
+  }
   if (input.cursor) {
     // Row-value comparison: strictly after the cursor in (created_at DESC, id DESC) order.
     conditions.push(sql`(${tasks.createdAt}, ${tasks.id}) < (${input.cursor.createdAt}, ${input.cursor.id})`);
