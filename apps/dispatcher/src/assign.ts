@@ -51,15 +51,22 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
   const agents = new Map<string, CandidateAgent & { row: AgentRow }>();
   for (const row of live) {
     const activeTasks = active.get(row.id) ?? 0;
+    // Slots: the worker's own, under the operator's ceiling; none at all in maintenance.
+    const slots = row.maintenance
+      ? 0
+      : Math.min(row.maxConcurrent, row.maxConcurrentOverride ?? row.maxConcurrent);
     agents.set(row.id, {
       row,
       id: row.id,
-      // Never outside the registering token's binding, whatever the row says.
-      capabilities: row.allowedCapabilities
-        ? row.capabilities.filter((c) => row.allowedCapabilities?.includes(c))
-        : row.capabilities,
+      // Never outside the registering token's binding or the operator's restriction, whatever the
+      // row advertises.
+      capabilities: row.capabilities.filter(
+        (c) =>
+          (!row.allowedCapabilities || row.allowedCapabilities.includes(c)) &&
+          (!row.operatorCapabilities || row.operatorCapabilities.includes(c)),
+      ),
       activeTasks,
-      freeSlots: Math.max(0, row.maxConcurrent - activeTasks),
+      freeSlots: Math.max(0, slots - activeTasks),
       breakerState: row.breakerState,
       breakerOpenedAt: row.breakerOpenedAt ?? null,
     });
@@ -158,6 +165,7 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
 
       // Busy/online bookkeeping: only state changes are written and announced.
       for (const a of agents.values()) {
+        if (a.row.maintenance) continue; // its status says what it is doing; maintenance is a flag beside it
         const status = a.freeSlots <= 0 ? "busy" : "online";
         if (status === a.row.status) continue;
         const { agent, changed } = setAgentStatus(tx, { id: a.id, status, now });

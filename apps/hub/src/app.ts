@@ -23,6 +23,7 @@ import { registerStreamRoutes } from "./routes/stream";
 import { registerTaskRoutes } from "./routes/tasks";
 import { registerTokenRoutes } from "./routes/tokens";
 import { registerUserRoutes } from "./routes/users";
+import { registerWebhookRoutes } from "./routes/webhooks";
 import { registerWorkerRoutes } from "./routes/worker";
 import { registerWorkflowRoutes } from "./routes/workflows";
 import { pruneAuditLog } from "./services/audit";
@@ -150,6 +151,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   registerAuditRoutes(app, deps);
   registerDocsRoutes(app, deps);
   registerDashboardRoutes(app, deps);
+  registerWebhookRoutes(app, deps, limits);
 
   // Audit retention: old rows are pruned on a timer (every hub process may run it; it is idempotent).
   const auditPruner = setInterval(() => {

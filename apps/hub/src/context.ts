@@ -10,6 +10,12 @@ export interface HubConfig {
   masterToken: string;
   /** HMAC key that signs provenance links. */
   provenanceKey: Buffer;
+  /**
+   * Key that seals secrets the hub must read back (inbound webhook secrets): 32 bytes. Unset: one
+   * is derived from `provenanceKey` (HKDF-SHA256, info `m3shd secrets v1`), so a hub built with
+   * only the two classic secrets still works; `pnpm start` and the hub process use a key file.
+   */
+  secretsKey?: Buffer;
   /** Upper bound of a long-poll's `wait` in ms (30 s). */
   longPollMaxMs: number;
   /**
@@ -44,6 +50,11 @@ export interface HubConfig {
    * shows how to build it. `demo` serves the public read-only dashboard at `/demo`.
    */
   dashboard?: { dir?: string | undefined; demo?: boolean | undefined };
+  /**
+   * The model that reads free text when the deterministic parsers find nothing (voice dispatch,
+   * mesh control). Unset: only the deterministic parsers run.
+   */
+  interpreter?: { run(input: { prompt: string; system?: string }): Promise<{ output: string }> } | undefined;
 }
 
 /** Session lifetime and login throttling. */

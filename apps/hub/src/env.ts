@@ -1,6 +1,8 @@
 import { LifecycleEnvShape } from "@m3shd/lifecycle";
+import { createProvider, PLACEHOLDER_API_KEY, type ProviderConfigInput } from "@m3shd/providers";
 import { envFlag, MeshStorageEnvShape, parseEnv } from "@m3shd/service-kit";
 import { z } from "zod";
+import type { HubConfig } from "./context";
 
 /**
  * The hub's environment, parsed once at boot. Defaults run the embedded mode: SQLite under
@@ -50,10 +52,45 @@ export const HubEnvSchema = z.object({
   M3SHD_DASHBOARD_DIR: z.string().optional(),
   /** Serve the public, read-only, redacted demo dashboard at `/demo` (rate limited per IP). */
   M3SHD_DEMO: envFlag(false),
+  /** Hex key (32 bytes) sealing secrets the hub reads back (inbound webhook secrets); default: `<data>/secrets.key`. */
+  M3SHD_SECRETS_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "64 hex characters")
+    .optional(),
+  /**
+   * The model that reads free text when the deterministic parsers find nothing (voice dispatch,
+   * mesh control): a provider kind of `@m3shd/providers`. Unset: deterministic parsers only.
+   */
+  M3SHD_INTERPRETER_PROVIDER: z.enum(["anthropic", "openai", "grok", "openai-compatible"]).optional(),
+  /** Its model (a small, fast one). */
+  M3SHD_INTERPRETER_MODEL: z.string().min(1).optional(),
+  /** Its base URL (Anthropic: the host root; the OpenAI family: ending in `/v1`). */
+  M3SHD_INTERPRETER_BASE_URL: z.url().optional(),
+  /** Its API key (never logged); a local OpenAI-compatible server may need none. */
+  M3SHD_INTERPRETER_API_KEY: z.string().min(1).optional(),
 });
 export type HubEnv = z.infer<typeof HubEnvSchema>;
 
 /** Parses `process.env` (or a given record); throws a readable message on bad config. */
 export function parseHubEnv(env: Record<string, string | undefined> = process.env): HubEnv {
   return parseEnv(HubEnvSchema, env, "hub");
+}
+
+/** The interpreter model from the environment, or undefined when none is configured. */
+export function interpreterFromEnv(env: HubEnv): HubConfig["interpreter"] {
+  if (!env.M3SHD_INTERPRETER_PROVIDER) return undefined;
+  if (!env.M3SHD_INTERPRETER_MODEL)
+    throw new Error(
+      "Invalid hub configuration: M3SHD_INTERPRETER_MODEL is required with M3SHD_INTERPRETER_PROVIDER",
+    );
+  // Parsed by the providers package's own schema (a bad combination is a startup error there).
+  const config: ProviderConfigInput = {
+    kind: env.M3SHD_INTERPRETER_PROVIDER,
+    model: env.M3SHD_INTERPRETER_MODEL,
+    apiKey: env.M3SHD_INTERPRETER_API_KEY ?? PLACEHOLDER_API_KEY,
+    ...(env.M3SHD_INTERPRETER_BASE_URL ? { baseURL: env.M3SHD_INTERPRETER_BASE_URL } : {}),
+    maxTokens: 512,
+    timeoutMs: 20_000,
+  } as ProviderConfigInput;
+  return createProvider(config);
 }

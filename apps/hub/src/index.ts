@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { createHub } from "./app";
 import { DEFAULT_HUB_CONFIG } from "./context";
 import { defaultDashboardDir } from "./dashboard-dir";
-import { parseHubEnv } from "./env";
+import { interpreterFromEnv, parseHubEnv } from "./env";
 import { loadHubSecrets } from "./secrets";
 import { serveHub } from "./server";
 import { workflowsFromEnv } from "./services/workflow-config";
@@ -42,6 +42,8 @@ async function main() {
       ...DEFAULT_HUB_CONFIG,
       masterToken: secrets.masterToken,
       provenanceKey: secrets.provenanceKey,
+      secretsKey: secrets.secretsKey,
+      interpreter: interpreterFromEnv(env),
       sse: {
         replayCapacity: env.M3SHD_SSE_REPLAY,
         queueLimit: env.M3SHD_SSE_QUEUE_LIMIT,

@@ -8,7 +8,7 @@ export {
   type MemorySettings,
 } from "./context";
 export { defaultDashboardDir } from "./dashboard-dir";
-export { type HubEnv, HubEnvSchema, parseHubEnv } from "./env";
+export { type HubEnv, HubEnvSchema, interpreterFromEnv, parseHubEnv } from "./env";
 export { StreamHub, Subscriber } from "./events/stream-hub";
 export { Waiters } from "./events/waiters";
 export {

@@ -14,7 +14,8 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "last_seen_at": "Last heartbeat or long-poll (ms); `null` before the first one.",
     "registered_at": "First registration (ms); re-registering keeps it.",
     "draining": "The worker's last heartbeat said it takes no new work (over its load ceiling). Optional on the wire so clients still read agents from hubs that predate it.",
-    "poll_lost_at": "When the agent's long-poll connection closed unanswered (its worker died or was cut off) with no poll open since; `null` while it polls normally. Such an agent is offered no work until it polls again. Optional on the wire, like `draining`."
+    "poll_lost_at": "When the agent's long-poll connection closed unanswered (its worker died or was cut off) with no poll open since; `null` while it polls normally. Such an agent is offered no work until it polls again. Optional on the wire, like `draining`.",
+    "operator": "Operator controls (mesh control), kept across re-registrations: the only capabilities it is given work for (null: no restriction), maintenance (no new work), a ceiling under its own slots."
   },
   "RegisterAgentBodySchema": {
     "capabilities": "Capabilities the agent serves; duplicates rejected.",
@@ -272,6 +273,35 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
   },
   "DispatchTemplateBodySchema": {
     "title": "Defaults to the template's name."
+  },
+  "VoiceDispatchBodySchema": {
+    "dry_run": "Only say what would be dispatched."
+  },
+  "VoiceDispatchResponseSchema": {
+    "matched_by": "`pattern`: the deterministic matcher; `model`: the configured interpreter model.",
+    "task": "The dispatched task; null on a dry run."
+  },
+  "MeshControlBodySchema": {
+    "dry_run": "Default true: show the operation, change nothing. Send `operation` with `false` to apply it."
+  },
+  "MeshControlResponseSchema": {
+    "interpreted_by": "`parser`: the deterministic phrasings; `model`: the interpreter model; `given`: sent as is.",
+    "summary": "One sentence saying what this does (or did).",
+    "count": "A read-only operation's answer.",
+    "agent": "The agent after an applied change."
+  },
+  "CreateWebhookBodySchema": {
+    "events": "Events that act (GitHub: `X-GitHub-Event` values such as `push`, `issues`; Uptime Kuma: `down`, `up`; generic: the payload's string `event` field). Empty: every event acts.",
+    "secret": "The shared secret, when the sender already has one (GitHub lets you choose it); 16–256 printable characters. Omitted: the hub generates one. Either way it is returned once."
+  },
+  "WebhookSchema": {
+    "url_path": "Where to send deliveries (a path on this hub).",
+    "secret_hint": "A fingerprint of the secret (`sha256:` + 12 hex), to tell secrets apart; never the secret.",
+    "deliveries": "Deliveries recorded, by outcome."
+  },
+  "WebhookDeliverySchema": {
+    "delivery_id": "`X-GitHub-Delivery`, `X-Webhook-Delivery` or null.",
+    "reason": "Why it was rejected or ignored (bad_signature, missing_secret, rate_limited, filtered, …)."
   },
   "CreateApprovalBodySchema": {
     "action": "Short machine-readable action, e.g. `deploy`, `send_email`.",

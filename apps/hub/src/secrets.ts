@@ -7,12 +7,21 @@ export interface HubSecrets {
   /** Where the master token lives when it was generated (never the token itself in logs). */
   masterTokenFile: string | null;
   provenanceKey: Buffer;
+  /** Seals secrets the hub must read back (inbound webhook secrets). */
+  secretsKey: Buffer;
 }
 
-/** The master token and provenance key: from the environment, else from 0600 files in `dataDir`. */
+/**
+ * The master token, provenance key and secrets key: from the environment, else from 0600 files in
+ * `dataDir` (generated on first start).
+ */
 export function loadHubSecrets(
   dataDir: string,
-  env: { M3SHD_MASTER_TOKEN?: string | undefined; M3SHD_PROVENANCE_KEY?: string | undefined },
+  env: {
+    M3SHD_MASTER_TOKEN?: string | undefined;
+    M3SHD_PROVENANCE_KEY?: string | undefined;
+    M3SHD_SECRETS_KEY?: string | undefined;
+  },
 ): HubSecrets {
   let masterToken = env.M3SHD_MASTER_TOKEN;
   let masterTokenFile: string | null = null;
@@ -26,5 +35,13 @@ export function loadHubSecrets(
   const keyHex =
     env.M3SHD_PROVENANCE_KEY ??
     loadOrCreateSecret(join(dataDir, "provenance.key"), () => randomBytes(32).toString("hex")).value;
-  return { masterToken, masterTokenFile, provenanceKey: Buffer.from(keyHex, "hex") };
+  const secretsHex =
+    env.M3SHD_SECRETS_KEY ??
+    loadOrCreateSecret(join(dataDir, "secrets.key"), () => randomBytes(32).toString("hex")).value;
+  return {
+    masterToken,
+    masterTokenFile,
+    provenanceKey: Buffer.from(keyHex, "hex"),
+    secretsKey: Buffer.from(secretsHex, "hex"),
+  };
 }

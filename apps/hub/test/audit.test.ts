@@ -340,6 +340,56 @@ describe("audit per domain action", () => {
         [["escalation.resolve", esc.id]],
       );
       await expectAudited(t, () => t.call("PUT", `/api/escalations/${esc.id}`, { ...as, body: {} }), [], 409);
+      // Inbound webhooks and mesh control.
+      const hook = await expectAudited(
+        t,
+        () =>
+          t.call("POST", "/api/admin/webhooks", {
+            ...as,
+            body: {
+              name: "ci",
+              kind: "generic",
+              action: {
+                type: "task",
+                title: "CI",
+                prompt_template: "Build {id}",
+                required_capability: "echo",
+              },
+            },
+          }),
+        [["webhook.create", expect.any(String)]],
+      );
+      const hookId = hook.body.webhook.id as string;
+      // A delivery is worker-like traffic of the sender: recorded as a delivery, not audited.
+      await expectAudited(
+        t,
+        () =>
+          t.call("POST", `/api/webhooks/${hookId}`, {
+            body: { id: 1 },
+            headers: { "x-webhook-secret": hook.body.secret as string },
+          }),
+        [["task.create", expect.any(String)]],
+        202,
+      );
+      await expectAudited(
+        t,
+        () =>
+          t.call("POST", "/api/mesh/control", {
+            ...as,
+            body: { operation: { op: "set_maintenance", agent: "w9", maintenance: true }, dry_run: false },
+          }),
+        [["agent.control", "w9"]],
+      );
+      // A dry run changes nothing and writes nothing.
+      await expectAudited(
+        t,
+        () => t.call("POST", "/api/mesh/control", { ...as, body: { text: "set w9 max concurrent to 2" } }),
+        [],
+      );
+      await expectAudited(t, () => t.call("DELETE", `/api/admin/webhooks/${hookId}`, as), [
+        ["webhook.delete", hookId],
+      ]);
+
       // A write refused at the door is recorded as a refusal, once.
       await expectAudited(
         t,

@@ -109,6 +109,20 @@ async function freshKey(t: TestHub): Promise<string> {
   return res.body.api_key.id;
 }
 
+const MATRIX_WEBHOOK = (name: string) => ({
+  name,
+  kind: "generic",
+  action: { type: "task", title: "hook", prompt_template: "n={n}", required_capability: "echo" },
+});
+
+async function freshWebhook(t: TestHub): Promise<{ id: string; secret: string }> {
+  const res = await t.call("POST", "/api/admin/webhooks", {
+    token: MASTER,
+    body: MATRIX_WEBHOOK(unique("hook")),
+  });
+  return { id: res.body.webhook.id, secret: res.body.secret };
+}
+
 const SPECS: Record<string, RouteSpec> = {
   "GET /api/health": { ok: 200, publicStatus: () => 200, build: () => ({ path: "/api/health" }) },
   "POST /api/agents/:id/register": {
@@ -234,6 +248,40 @@ const SPECS: Record<string, RouteSpec> = {
     build: async ({ t }) => ({ path: `/api/users/${await freshUser(t)}` }),
   },
   "DELETE /api/sessions": { ok: 200, build: () => ({ path: "/api/sessions" }) },
+  "POST /api/admin/webhooks": {
+    ok: 201,
+    build: () => ({ path: "/api/admin/webhooks", body: MATRIX_WEBHOOK(unique("hook")) }),
+  },
+  "GET /api/admin/webhooks": { ok: 200, build: () => ({ path: "/api/admin/webhooks" }) },
+  "DELETE /api/admin/webhooks/:id": {
+    ok: 200,
+    build: async ({ t }) => ({ path: `/api/admin/webhooks/${(await freshWebhook(t)).id}` }),
+  },
+  "GET /api/admin/webhooks/:id/deliveries": {
+    ok: 200,
+    build: async ({ t }) => ({ path: `/api/admin/webhooks/${(await freshWebhook(t)).id}/deliveries` }),
+  },
+  // Public: the webhook's own secret is the credential, whatever bearer token comes along.
+  "POST /api/webhooks/:id": {
+    ok: 202,
+    publicStatus: () => 202,
+    build: async ({ t }) => {
+      const hook = await freshWebhook(t);
+      return {
+        path: `/api/webhooks/${hook.id}`,
+        body: { n: 1 },
+        headers: { "x-webhook-secret": hook.secret },
+      };
+    },
+  },
+  "POST /api/voice/dispatch": {
+    ok: 200,
+    build: () => ({ path: "/api/voice/dispatch", body: { text: "research the matrix", dry_run: true } }),
+  },
+  "POST /api/mesh/control": {
+    ok: 200,
+    build: () => ({ path: "/api/mesh/control", body: { text: `take ${OPS_AGENT} offline for maintenance` } }),
+  },
   "POST /api/auth/login": {
     ok: 200,
     publicStatus: () => 200,

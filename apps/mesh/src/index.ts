@@ -1,5 +1,5 @@
 import { dispatcherConfigFromEnv, parseDispatcherEnv } from "@m3shd/dispatcher";
-import { defaultDashboardDir, parseHubEnv, workflowsFromEnv } from "@m3shd/hub";
+import { defaultDashboardDir, interpreterFromEnv, parseHubEnv, workflowsFromEnv } from "@m3shd/hub";
 import { onShutdown } from "@m3shd/service-kit";
 import { pino } from "pino";
 import { startMesh } from "./mesh";
@@ -22,6 +22,7 @@ async function main() {
     redisPrefix: hubEnv.M3SHD_REDIS_PREFIX,
     masterToken: hubEnv.M3SHD_MASTER_TOKEN,
     provenanceKeyHex: hubEnv.M3SHD_PROVENANCE_KEY,
+    secretsKeyHex: hubEnv.M3SHD_SECRETS_KEY,
     logger,
     hub: {
       sse: {
@@ -35,6 +36,7 @@ async function main() {
       trustProxy: hubEnv.M3SHD_TRUST_PROXY,
       auditRetentionDays: hubEnv.M3SHD_AUDIT_RETENTION_DAYS,
       workflows: workflowsFromEnv(hubEnv),
+      interpreter: interpreterFromEnv(hubEnv),
       dashboard: {
         dir: hubEnv.M3SHD_DASHBOARD_DIR ?? defaultDashboardDir(),
         demo: hubEnv.M3SHD_DEMO ?? false,

@@ -40,6 +40,8 @@ export interface MeshOptions {
   redisPrefix?: string;
   masterToken?: string | undefined;
   provenanceKeyHex?: string | undefined;
+  /** Hex key sealing readable secrets (default `<dataDir>/secrets.key`). */
+  secretsKeyHex?: string | undefined;
   logger?: Logger;
   now?: () => number;
   hub?: Partial<Omit<HubConfig, "masterToken" | "provenanceKey">>;
@@ -71,6 +73,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   const secrets = loadHubSecrets(dataDir, {
     M3SHD_MASTER_TOKEN: options.masterToken,
     M3SHD_PROVENANCE_KEY: options.provenanceKeyHex,
+    M3SHD_SECRETS_KEY: options.secretsKeyHex,
   });
   const database = openDatabase({ path: options.dbPath ?? join(dataDir, "m3shd.db") });
   let queue: QueueRuntime;
@@ -131,6 +134,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       ...options.hub,
       masterToken: secrets.masterToken,
       provenanceKey: secrets.provenanceKey,
+      secretsKey: secrets.secretsKey,
     },
   });
   const { seedAdminPasswordFile } = await hub.ready;

@@ -34,6 +34,9 @@ async function ok<T = Record<string, unknown>>(
   return res;
 }
 
+/** The same client without credentials (public routes authenticate themselves). */
+const anonymous0 = (api: Api) => api.as(null);
+
 describe("route contract over HTTP", () => {
   it("every hub route answers with its declared schema", async () => {
     const mesh = await testMesh("embedded");
@@ -174,6 +177,49 @@ describe("route contract over HTTP", () => {
     await ok(api, "GET", "/api/memory/search?q=deploy", 200);
     await ok(api, "POST", "/api/memory/consolidate", 200, { agent_id: "contract-a" });
     await ok(api, "DELETE", `/api/agents/contract-a/memory/${encodeURIComponent("deploy target")}`, 200);
+
+    // Inbound webhooks, voice dispatch and mesh control.
+    const hook = (
+      await ok<{ webhook: { id: string; url_path: string }; secret: string }>(
+        api,
+        "POST",
+        "/api/admin/webhooks",
+        201,
+        {
+          name: "contract",
+          kind: "generic",
+          action: {
+            type: "task",
+            title: "hook",
+            prompt_template: '{"job":"echo","input":"{n}"}',
+            required_capability: "echo",
+          },
+        },
+      )
+    ).body;
+    await ok(api, "GET", "/api/admin/webhooks", 200);
+    await ok(
+      anonymous0(api),
+      "POST",
+      hook.webhook.url_path,
+      202,
+      { n: 1 },
+      { "x-webhook-secret": hook.secret },
+    );
+    await ok(
+      anonymous0(api),
+      "POST",
+      hook.webhook.url_path,
+      401,
+      { n: 1 },
+      { "x-webhook-secret": "wrong-secret-1234" },
+    );
+    await ok(api, "GET", `/api/admin/webhooks/${hook.webhook.id}/deliveries`, 200);
+    await ok(api, "DELETE", `/api/admin/webhooks/${hook.webhook.id}`, 200);
+    await ok(api, "POST", "/api/voice/dispatch", 200, { text: "research contracts", dry_run: true });
+    await ok(api, "POST", "/api/voice/dispatch", 422, { text: "hum a tune" });
+    await ok(api, "POST", "/api/mesh/control", 200, { text: "set contract-a max concurrent to 3" });
+    await ok(api, "POST", "/api/mesh/control", 422, { text: "format the disks" });
 
     // Agent tokens and API keys.
     const minted = (

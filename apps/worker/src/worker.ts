@@ -616,22 +616,24 @@ export async function startWorker(
 
   function handoffRecord(
     task: Task,
+    /** The claim's attempt (lease): authoritative for the fencing; the task's own as a fallback. */
     lease: number | undefined,
     partial: string,
     reason: string,
   ): SpoolRecord {
+    const attempt = lease ?? task.attempt;
     return {
       version: 1,
       kind: "handoff",
       task_id: task.id,
       agent_id: config.id,
-      attempt: task.attempt,
+      attempt,
       created_at: Date.now(),
       // The continuation carries on from the end of the work: keep the tail if it must be cut.
       body: {
         partial_output: tailWithNote(partial, LIMITS.handoffPartialBytes),
         reason,
-        attempt: task.attempt,
+        attempt,
       },
     };
   }

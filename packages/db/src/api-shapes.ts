@@ -141,5 +141,10 @@ export function toApiAgent(row: AgentRow, live: { activeTasks: number; lastSeen:
     meta: row.meta ?? {},
     draining: row.draining,
     poll_lost_at: row.pollLostAt ?? null,
+    operator: {
+      capabilities: row.operatorCapabilities ?? null,
+      maintenance: row.maintenance,
+      max_concurrent: row.maxConcurrentOverride ?? null,
+    },
   };
 }

@@ -22,6 +22,7 @@ const EXPECTED_TABLES = [
   "entities",
   "entity_relations",
   "escalations",
+  "inbound_webhooks",
   "merkle_leaves",
   "messages",
   "peer_hubs",
@@ -35,6 +36,7 @@ const EXPECTED_TABLES = [
   "tasks",
   "sweeper_runs",
   "users",
+  "webhook_deliveries",
   "webhooks",
 ];
 

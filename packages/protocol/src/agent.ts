@@ -70,6 +70,17 @@ export const AgentSchema = z.object({
    * polls again. Optional on the wire, like `draining`.
    */
   poll_lost_at: EpochMsSchema.nullable().optional(),
+  /**
+   * Operator controls (mesh control), kept across re-registrations: the only capabilities it is
+   * given work for (null: no restriction), maintenance (no new work), a ceiling under its own slots.
+   */
+  operator: z
+    .object({
+      capabilities: z.array(CapabilitySchema).nullable(),
+      maintenance: z.boolean(),
+      max_concurrent: z.int().min(1).nullable(),
+    })
+    .optional(),
 });
 export type Agent = z.infer<typeof AgentSchema>;
 

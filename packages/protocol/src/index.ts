@@ -22,5 +22,7 @@ export * from "./security";
 export * from "./shared-context";
 export * from "./task";
 export * from "./template";
+export * from "./voice";
+export * from "./webhooks";
 export * from "./workflow";
 export * from "./workflow-api";

@@ -49,6 +49,10 @@ export const AUDIT_ACTIONS = {
   "context.set": "a shared-context entry was written (target: key)",
   "context.delete": "a shared-context entry was deleted (target: key)",
   "agent.settings_update": "an agent's escalation target or token cap changed (target: agent id)",
+  "agent.control":
+    "an operator control applied by mesh control: capability restriction, maintenance, max concurrent (target: agent id)",
+  "webhook.create": "an inbound webhook was created (target: webhook id)",
+  "webhook.delete": "an inbound webhook was deleted (target: webhook id)",
   "auth.login_failed": "a login was refused: bad credentials or throttled (target: username)",
   "auth.refused": "a write was refused with 401, 403 or 429 (target: `METHOD route status`)",
 } as const;

@@ -63,6 +63,8 @@ export interface HubLimits {
   apiKeyDay: WindowCounter;
   /** Failed logins per client IP per login window. */
   loginFailures: WindowCounter;
+  /** Deliveries per inbound webhook per minute. */
+  webhookMinute: WindowCounter;
   /** Where the counters live (login failures: SQLite instead of memory when there is no Redis). */
   store: "redis" | "memory";
   close(): void;
@@ -129,6 +131,7 @@ export function createHubLimits(ctx: HubContext, loginWindowMs: number): HubLimi
     apiKeyMinute: make("key-minute", MINUTE_MS),
     apiKeyDay: make("key-day", DAY_MS),
     loginFailures: persistent("login-fail", loginWindowMs),
+    webhookMinute: make("webhook-minute", MINUTE_MS),
     store: redis ? "redis" : "memory",
     close() {
       redis?.disconnect();

@@ -16,3 +16,4 @@ export * from "./task-idempotency";
 export * from "./tasks";
 export * from "./templates";
 export * from "./transition-task";
+export * from "./webhooks";

@@ -47,6 +47,14 @@ export const agents = sqliteTable(
      * dropped) and no new poll has opened since: the dispatcher offers it no work until one does.
      */
     pollLostAt: epochMs(),
+    /**
+     * Operator controls (mesh control, agent settings), kept across re-registrations: the only
+     * capabilities it may be given work for (NULL: no restriction), maintenance (no new work), and
+     * a ceiling under the worker's own slots (NULL: none).
+     */
+    operatorCapabilities: text({ mode: "json" }).$type<string[]>(),
+    maintenance: integer({ mode: "boolean" }).notNull().default(false),
+    maxConcurrentOverride: integer(),
     /** Tokens per UTC day; NULL means the hub's configured default. */
     dailyTokenCap: integer(),
     meta: text({ mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),

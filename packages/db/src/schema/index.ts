@@ -8,6 +8,7 @@ export * from "./context";
 export * from "./cost-log";
 export * from "./entities";
 export * from "./escalations";
+export * from "./inbound-webhooks";
 export * from "./messages";
 export * from "./peer-hubs";
 export * from "./provenance";

@@ -20,6 +20,7 @@ import { TASK_ROUTES } from "./tasks";
 import { TEMPLATE_ROUTES } from "./templates";
 import { TOKEN_ROUTES } from "./tokens";
 import { USER_ROUTES } from "./users";
+import { WEBHOOK_ROUTES } from "./webhooks";
 
 export * from "./agents";
 export * from "./analytics";
@@ -43,6 +44,7 @@ export * from "./tasks";
 export * from "./templates";
 export * from "./tokens";
 export * from "./users";
+export * from "./webhooks";
 
 /**
  * Every route the hub serves. The hub registers exactly these (a test compares them with the
@@ -70,6 +72,7 @@ export const HUB_ROUTES = [
   ...DOCS_ROUTES,
   ...DASHBOARD_ROUTES,
   ...DEMO_ROUTES,
+  ...WEBHOOK_ROUTES,
 ] as const satisfies readonly RouteDef[];
 
 /** A hub route's descriptor id, e.g. `tasks.create`. */
