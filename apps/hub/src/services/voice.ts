@@ -174,18 +174,13 @@ export async function voiceDispatch(
   const { template, variables } = match;
   const summary = Object.values(variables).join(", ");
   const spoken = `${template.name}${summary ? `: ${summary}` : ""}`;
-  if (body.dry_run) {
-    return {
-      status: 200,
-      body: {
-        template: { id: template.id as VoiceDispatchResponse["template"]["id"], name: template.name },
-        variables,
-        matched_by: matchedBy,
-        task: null,
-        reply: `I would dispatch ${spoken}.`,
-      },
-    };
-  }
+  const understood = {
+    template: { id: template.id as VoiceDispatchResponse["template"]["id"], name: template.name },
+    variables,
+    matched_by: matchedBy,
+  };
+  if (body.dry_run)
+    return { status: 200, body: { ...understood, task: null, reply: `I would dispatch ${spoken}.` } };
   const input: CreateTaskBody = CreateTaskBodySchema.parse({
     title: template.name,
     prompt: renderTemplate(template.promptTemplate, variables),
@@ -193,16 +188,7 @@ export async function voiceDispatch(
     priority: template.priority,
   });
   const { task } = await submitTask(ctx, input, createdBy);
-  return {
-    status: 201,
-    body: {
-      template: { id: template.id as VoiceDispatchResponse["template"]["id"], name: template.name },
-      variables,
-      matched_by: matchedBy,
-      task,
-      reply: `Dispatched ${spoken}.`,
-    },
-  };
+  return { status: 201, body: { ...understood, task, reply: `Dispatched ${spoken}.` } };
 }
 
 // ---------------------------------------------------------------------------------------------
