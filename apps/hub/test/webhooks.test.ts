@@ -14,19 +14,20 @@ import { describe, expect } from "vitest";
 import { githubSignature, renderPayloadTemplate, valueAt } from "../src/services/webhooks";
 import { MASTER, type TestHub, secTest as test } from "./security-fixture";
 
-const VECTORS = fileURLToPath(new URL("../../../../shared/vectors/", import.meta.url));
-const vector = (path: string) => JSON.parse(readFileSync(`${VECTORS}${path}`, "utf8"));
-const github = vector("github/webhook-signature.json") as {
+// Copies of the shared vectors (see fixtures/webhooks/SOURCES.md).
+const FIXTURES = fileURLToPath(new URL("./fixtures/webhooks/", import.meta.url));
+const vector = (path: string) => JSON.parse(readFileSync(`${FIXTURES}${path}`, "utf8"));
+const github = vector("webhook-signature.json") as {
   secret: string;
   payload: string;
   "expected_X-Hub-Signature-256": string;
 };
-const push = vector("github/push-event.json") as {
+const push = vector("push-event.json") as {
   secret: string;
   request: { headers: Record<string, string>; raw_body: string };
 };
-const kumaDown = readFileSync(`${VECTORS}uptime-kuma/payload-example.json`, "utf8");
-const kumaUp = readFileSync(`${VECTORS}uptime-kuma/payload-example-up.json`, "utf8");
+const kumaDown = readFileSync(`${FIXTURES}uptime-kuma-down.json`, "utf8");
+const kumaUp = readFileSync(`${FIXTURES}uptime-kuma-up.json`, "utf8");
 
 async function templateId(t: TestHub, name: string): Promise<string> {
   const list = await t.call("GET", "/api/templates", { token: MASTER });

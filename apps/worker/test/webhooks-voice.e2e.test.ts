@@ -10,12 +10,13 @@ import { MASTER, spawnWorker, testMesh, until, WORKER_ENV, workerArgs } from "./
  * worker processes whose model is the fake provider server (which speaks Anthropic's wire format);
  * mesh control's interpreter is a real provider adapter pointed at the same fake server.
  */
-const VECTORS = fileURLToPath(new URL("../../../../shared/vectors/", import.meta.url));
-const push = JSON.parse(readFileSync(`${VECTORS}github/push-event.json`, "utf8")) as {
+// The hub's copies of the shared vectors (apps/hub/test/fixtures/webhooks/SOURCES.md).
+const FIXTURES = fileURLToPath(new URL("../../hub/test/fixtures/webhooks/", import.meta.url));
+const push = JSON.parse(readFileSync(`${FIXTURES}push-event.json`, "utf8")) as {
   secret: string;
   request: { headers: Record<string, string>; raw_body: string };
 };
-const kumaDown = readFileSync(`${VECTORS}uptime-kuma/payload-example.json`, "utf8");
+const kumaDown = readFileSync(`${FIXTURES}uptime-kuma-down.json`, "utf8");
 
 let fake: FakeProviderServer;
 beforeAll(async () => {
