@@ -24,6 +24,8 @@ import {
 export interface PassResult {
   considered: number;
   assigned: number;
+  /** For each assignment of the pass: how long the task had waited queued (its last transition to now), in ms. */
+  waitsMs?: number[];
 }
 
 /**
@@ -100,6 +102,7 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
   // hears of an assignment that could still roll back.
   const events: (() => Promise<unknown>)[] = [];
   let assigned = 0;
+  const waitsMs: number[] = [];
   db.transaction(
     (tx) => {
       for (const task of queued) {
@@ -153,6 +156,8 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
         winner.freeSlots -= 1;
         winner.activeTasks += 1;
         assigned++;
+        // Queued since its last transition (creation, a requeue or a release from `waiting`).
+        waitsMs.push(Math.max(0, now - task.updatedAt));
         events.push(() => emit(ctx, "task_assigned", { task_id: task.id, agent_id: winner.id, assignment }));
       }
 
@@ -181,5 +186,5 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
     { behavior: "immediate" },
   );
   for (const publish of events) await publish();
-  return { considered: queued.length, assigned };
+  return { considered: queued.length, assigned, waitsMs };
 }

@@ -1,5 +1,5 @@
 import { LifecycleEnvShape } from "@m3shd/lifecycle";
-import { envFlag, MeshStorageEnvShape, parseEnv } from "@m3shd/service-kit";
+import { envFlag, MeshStorageEnvShape, parseEnv, secretsFromFiles } from "@m3shd/service-kit";
 import { z } from "zod";
 
 /**
@@ -50,10 +50,29 @@ export const HubEnvSchema = z.object({
   M3SHD_DASHBOARD_DIR: z.string().optional(),
   /** Serve the public, read-only, redacted demo dashboard at `/demo` (rate limited per IP). */
   M3SHD_DEMO: envFlag(false),
+  /**
+   * The standalone memory service (split deployment), e.g. `http://memory:7710`. Unset: this hub
+   * runs without memories (the memory routes answer 503). The all-in-one mesh ignores it.
+   */
+  M3SHD_MEMORY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The memory service's token. Unset: read/created at `<data dir>/memory-service-token` (0600). */
+  M3SHD_MEMORY_SERVICE_TOKEN: z.string().min(32).optional(),
 });
 export type HubEnv = z.infer<typeof HubEnvSchema>;
 
 /** Parses `process.env` (or a given record); throws a readable message on bad config. */
 export function parseHubEnv(env: Record<string, string | undefined> = process.env): HubEnv {
-  return parseEnv(HubEnvSchema, env, "hub");
+  return parseEnv(HubEnvSchema, secretsFromFiles(env, HUB_FILE_SECRETS), "hub");
 }
+
+/**
+ * Secrets that may come from a file instead (`<NAME>_FILE`, e.g. a compose secret at
+ * `/run/secrets/…`), so they never sit in the environment.
+ */
+export const HUB_FILE_SECRETS = [
+  "M3SHD_MASTER_TOKEN",
+  "M3SHD_PROVENANCE_KEY",
+  "M3SHD_MEMORY_SERVICE_TOKEN",
+  "M3SHD_NTFY_TOKEN",
+  "M3SHD_NTFY_PASSWORD",
+] as const;
