@@ -148,6 +148,7 @@ export async function planTopology(options: PlanOptions): Promise<LocalService[]
   // Published ports (`127.0.0.1:7700:7700`): host port → [service, container port].
   const published = new Map<number, [string, number]>();
   const drafts = new Map<string, { env: Record<string, string>; ports: Map<number, number> }>();
+  const moved: string[] = [];
 
   for (const name of names) {
     const service = compose.services[name] as ComposeService;
@@ -164,6 +165,7 @@ export async function planTopology(options: PlanOptions): Promise<LocalService[]
       if (!key.endsWith("_PORT") || !/^\d+$/.test(value)) continue;
       const container = Number(value);
       const local = !used.has(container) && (await portFree(container)) ? container : await freePort();
+      if (local !== container) moved.push(`${name} ${key}: ${container} → ${local} (in use here)`);
       used.add(local);
       ports.set(container, local);
       env[key] = String(local);
@@ -234,6 +236,8 @@ export async function planTopology(options: PlanOptions): Promise<LocalService[]
     }
   }
   mkdirSync(join(options.root, "logs"), { recursive: true });
+  // Said out loud: a port another process on this machine holds is the one thing rewritten.
+  if (moved.length > 0) console.info(`compose ports moved:\n  ${moved.join("\n  ")}`);
   return plans;
 }
 
