@@ -186,6 +186,13 @@ describe("infra/compose.yml as local processes", () => {
     // The memory API port does not serve metrics: that port needs the service token.
     expect((await fetch(`http://127.0.0.1:${port("memory", 7710)}/metrics`)).status).toBe(404);
 
+    // Every series the sample Grafana dashboard queries is one these endpoints really serve.
+    const served = new Set([...hubM, ...dispatcherM, ...memoryM].map((m) => m.name));
+    const dashboard = readFileSync(join(INFRA, "grafana", "m3shd-dashboard.json"), "utf8");
+    const queried = new Set(dashboard.match(/\b(?:m3shd|process|nodejs)_[a-z0-9_]+/g) ?? []);
+    expect(queried.size).toBeGreaterThan(10);
+    for (const name of queried) expect(served.has(name), `${name} (dashboard) is served`).toBe(true);
+
     // MCP answers its health probe; the backup scheduler wrote a snapshot.
     expect((await topology.health("mcp")).code).toBe(0);
     expect(existsSync(join(root, "volumes", "backups", "latest.json"))).toBe(true);
