@@ -24,8 +24,6 @@ import {
 export interface PassResult {
   considered: number;
   assigned: number;
-  /** For each assignment of the pass: how long the task had waited queued (its last transition to now), in ms. */
-  waitsMs?: number[];
 }
 
 /**
@@ -34,7 +32,11 @@ export interface PassResult {
  * slot counts as it goes. Each assignment is a conditional `queued → assigned` update, so a task
  * cancelled or taken by another dispatcher meanwhile is skipped, never double-assigned.
  */
-export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResult> {
+export async function runDispatchPass(
+  ctx: DispatcherContext,
+  /** Called after the commit with each assignment's wait: queued (its last transition) → assigned, in ms. */
+  onAssigned?: (waitMs: number) => void,
+): Promise<PassResult> {
   const db = ctx.database.db;
   const now = ctx.now();
   const rows = listAgents(db, { status: ["online", "busy"] });
@@ -185,6 +187,7 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
     },
     { behavior: "immediate" },
   );
+  if (onAssigned) for (const ms of waitsMs) onAssigned(ms);
   for (const publish of events) await publish();
-  return { considered: queued.length, assigned, waitsMs };
+  return { considered: queued.length, assigned };
 }

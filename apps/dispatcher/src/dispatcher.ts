@@ -51,12 +51,14 @@ export function createDispatcher(ctx: DispatcherContext): Dispatcher {
   const pass = async (): Promise<PassResult> => {
     passes++;
     const started = performance.now();
-    const result = await runDispatchPass(ctx);
+    const result = await runDispatchPass(
+      ctx,
+      metrics ? (ms) => metrics.latency.observe(ms / 1000) : undefined,
+    );
     assignedTotal += result.assigned;
     if (metrics) {
       metrics.passes.observe((performance.now() - started) / 1000);
       metrics.assignments.inc(result.assigned);
-      for (const ms of result.waitsMs ?? []) metrics.latency.observe(ms / 1000);
     }
     // A full batch that assigned work means more may be waiting behind it.
     if (result.considered >= ctx.config.batchSize && result.assigned > 0)
