@@ -32,7 +32,11 @@ export interface PassResult {
  * slot counts as it goes. Each assignment is a conditional `queued → assigned` update, so a task
  * cancelled or taken by another dispatcher meanwhile is skipped, never double-assigned.
  */
-export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResult> {
+export async function runDispatchPass(
+  ctx: DispatcherContext,
+  /** Called after the commit with each assignment's wait: queued (its last transition) → assigned, in ms. */
+  onAssigned?: (waitMs: number) => void,
+): Promise<PassResult> {
   const db = ctx.database.db;
   const now = ctx.now();
   const rows = listAgents(db, { status: ["online", "busy"] });
@@ -107,6 +111,7 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
   // hears of an assignment that could still roll back.
   const events: (() => Promise<unknown>)[] = [];
   let assigned = 0;
+  const waitsMs: number[] = [];
   db.transaction(
     (tx) => {
       for (const task of queued) {
@@ -160,6 +165,8 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
         winner.freeSlots -= 1;
         winner.activeTasks += 1;
         assigned++;
+        // Queued since its last transition (creation, a requeue or a release from `waiting`).
+        waitsMs.push(Math.max(0, now - task.updatedAt));
         events.push(() => emit(ctx, "task_assigned", { task_id: task.id, agent_id: winner.id, assignment }));
       }
 
@@ -188,6 +195,7 @@ export async function runDispatchPass(ctx: DispatcherContext): Promise<PassResul
     },
     { behavior: "immediate" },
   );
+  if (onAssigned) for (const ms of waitsMs) onAssigned(ms);
   for (const publish of events) await publish();
   return { considered: queued.length, assigned };
 }

@@ -1,6 +1,7 @@
 import type { OpenedDatabase } from "@m3shd/db";
 import { DEFAULT_LIFECYCLE_SETTINGS, type LifecycleSettings } from "@m3shd/lifecycle";
 import type { QueueRuntime } from "@m3shd/queue";
+import type { Registry } from "@m3shd/service-kit";
 import type { Logger } from "pino";
 import { DEFAULT_SELECTION, type SelectionConfig } from "./select";
 
@@ -58,4 +59,6 @@ export interface DispatcherContext {
   logger: Logger;
   now: () => number;
   config: DispatcherConfig;
+  /** Where dispatch metrics go (latency, pass duration, assignments). Unset: none are kept. */
+  metrics?: Registry;
 }

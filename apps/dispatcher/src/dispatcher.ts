@@ -1,5 +1,6 @@
 import { nextQueuedTasks, readSweeperStatus } from "@m3shd/db";
 import type { SweeperStatus, SweepKind } from "@m3shd/protocol";
+import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from "@m3shd/service-kit";
 import { type PassResult, runDispatchPass } from "./assign";
 import type { DispatcherContext } from "./context";
 import { startSweepSchedule } from "./sweep-schedule";
@@ -45,10 +46,20 @@ export function createDispatcher(ctx: DispatcherContext): Dispatcher {
   let passes = 0;
   let assignedTotal = 0;
 
+  const metrics = ctx.metrics ? dispatchMetrics(ctx.metrics) : null;
+
   const pass = async (): Promise<PassResult> => {
     passes++;
-    const result = await runDispatchPass(ctx);
+    const started = performance.now();
+    const result = await runDispatchPass(
+      ctx,
+      metrics ? (ms) => metrics.latency.observe(ms / 1000) : undefined,
+    );
     assignedTotal += result.assigned;
+    if (metrics) {
+      metrics.passes.observe((performance.now() - started) / 1000);
+      metrics.assignments.inc(result.assigned);
+    }
     // A full batch that assigned work means more may be waiting behind it.
     if (result.considered >= ctx.config.batchSize && result.assigned > 0)
       void requestPass().catch(logPassError);
@@ -155,4 +166,27 @@ export function createDispatcher(ctx: DispatcherContext): Dispatcher {
   function logPassError(err: unknown) {
     ctx.logger.error({ err }, "dispatch pass failed");
   }
+}
+
+/** The dispatcher's own metrics; queue depths and job latency are registered by its process. */
+function dispatchMetrics(registry: Registry) {
+  return {
+    latency: new Histogram({
+      name: "m3shd_dispatch_latency_seconds",
+      help: "How long a task waited queued before this dispatcher assigned it",
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    passes: new Histogram({
+      name: "m3shd_dispatch_pass_duration_seconds",
+      help: "Run time of one dispatch pass (read the fleet and the queue, assign, commit, publish)",
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    assignments: new Counter({
+      name: "m3shd_dispatch_assignments_total",
+      help: "Tasks this dispatcher assigned",
+      registers: [registry],
+    }),
+  };
 }

@@ -13,11 +13,11 @@ export const DispatcherEnvSchema = z.object({
   ...MeshStorageEnvShape,
   ...LifecycleEnvShape,
   /**
-   * Serve `GET /health` (each sweep's last run; 503 when one is overdue or Redis is down) on this
-   * port of 127.0.0.1; unset: no HTTP at all.
+   * Serve `GET /health` (each sweep's last run; 503 when one is overdue or Redis is down) and
+   * `GET /metrics` (Prometheus) on this port of M3SHD_HEALTH_HOST; unset: no HTTP at all.
    */
   M3SHD_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-  /** Address for the health endpoint (default loopback). */
+  /** Address for the health and metrics endpoint (default loopback; `0.0.0.0` in a container, whose network is private). */
   M3SHD_HEALTH_HOST: z.string().default("127.0.0.1"),
   /** Agent silent this long → offline, its tasks requeued. */
   M3SHD_OFFLINE_AFTER_MS: z.coerce.number().int().min(1000).default(90_000),

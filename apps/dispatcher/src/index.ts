@@ -1,8 +1,8 @@
-import { createServer } from "node:http";
 import { join, resolve } from "node:path";
 import { openDatabase } from "@m3shd/db";
+import { JOB_NAMES } from "@m3shd/protocol";
 import { createQueueRuntime } from "@m3shd/queue";
-import { onShutdown } from "@m3shd/service-kit";
+import { createMetricsRegistry, onShutdown, registerQueueMetrics, serveMetrics } from "@m3shd/service-kit";
 import { pino } from "pino";
 import { createDispatcher } from "./dispatcher";
 import { dispatcherConfigFromEnv, parseDispatcherEnv } from "./env";
@@ -26,43 +26,41 @@ async function main() {
     prefix: env.M3SHD_REDIS_PREFIX,
     onError: (err) => logger.error({ err }, "queue error"),
   });
+  const metrics = createMetricsRegistry();
+  registerQueueMetrics(metrics, queue, JOB_NAMES);
   const dispatcher = createDispatcher({
     database,
     queue,
     logger,
     now: Date.now,
     config: dispatcherConfigFromEnv(env),
+    metrics,
   });
   await dispatcher.start();
   logger.info({ queue: queue.driver.kind }, "dispatcher running");
 
-  // Health for the orchestrator: the sweeps' records are in SQLite, so this answers the truth even
+  // Health and metrics for the orchestrator and Prometheus, on a port of their own (the
+  // dispatcher has no API). The sweeps' records are in SQLite, so health answers the truth even
   // right after a Redis flush.
-  const health =
+  const served =
     env.M3SHD_HEALTH_PORT === undefined
       ? null
-      : createServer((req, res) => {
-          void (async () => {
-            if (req.method !== "GET" || req.url !== "/health") {
-              res.writeHead(404, { "content-type": "application/json" });
-              res.end(JSON.stringify({ error: { code: "not_found", message: "GET /health only" } }));
-              return;
-            }
+      : await serveMetrics({
+          registry: metrics,
+          host: env.M3SHD_HEALTH_HOST,
+          port: env.M3SHD_HEALTH_PORT,
+          health: async () => {
             const report = dispatcher.health();
             const redis = await queue.driver.ping();
             const ok = report.status === "ok" && redis !== "down";
-            res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
-            res.end(JSON.stringify({ status: ok ? "ok" : "degraded", redis, sweepers: report.sweepers }));
-          })().catch((err: unknown) => {
-            logger.error({ err }, "health request failed");
-            res.destroy();
-          });
-        }).listen(env.M3SHD_HEALTH_PORT, env.M3SHD_HEALTH_HOST, () =>
-          logger.info({ port: env.M3SHD_HEALTH_PORT }, "dispatcher health listening"),
-        );
+            return { ok, body: { status: ok ? "ok" : "degraded", redis, sweepers: report.sweepers } };
+          },
+          onError: (err) => logger.error({ err }, "health request failed"),
+        });
+  if (served) logger.info({ port: served.port }, "dispatcher health and metrics listening");
 
   onShutdown(logger, async () => {
-    health?.close();
+    await served?.close();
     await dispatcher.stop();
     await queue.close();
     database.close();

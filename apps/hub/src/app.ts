@@ -1,4 +1,5 @@
 import { EVENT_TYPES, M3shdError, type MeshEvent, NotFoundError } from "@m3shd/protocol";
+import { httpMetrics } from "@m3shd/service-kit";
 import type { MiddlewareHandler } from "hono";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
@@ -6,6 +7,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { HubContext } from "./context";
 import { StreamHub } from "./events/stream-hub";
 import { Waiters } from "./events/waiters";
+import { createHubMetrics, type HubMetrics } from "./metrics";
 import { auditRequests } from "./middleware/audit";
 import type { Authenticator } from "./middleware/auth";
 import { errorResponse } from "./middleware/errors";
@@ -46,6 +48,8 @@ export interface Hub {
   waiters: Waiters;
   /** Rate-limit counters (API key caps, login throttling). */
   limits: HubLimits;
+  /** Prometheus metrics (served at `GET /metrics`). */
+  metrics: HubMetrics;
   /**
    * Settles when first-run setup is done: the seed admin exists (when `config.dataDir` is set).
    * `seedAdminPasswordFile` is where its generated password was written, if it was created now.
@@ -103,6 +107,9 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
     subscriberQueueLimit: ctx.config.sse.queueLimit,
   });
   const waiters = new Waiters();
+  const metrics = createHubMetrics(ctx, streamHub, ctx.metrics);
+  // Recall latency is measured where the hub waits for it (in-process or over HTTP alike).
+  if (ctx.memory) ctx.memory = { ...ctx.memory, client: metrics.timeMemory(ctx.memory.client) };
 
   const unsubscribe = ctx.queue.bus.subscribe((raw) => {
     // Events come from our own processes; a shape check on `type` keeps a stray publisher on the
@@ -110,10 +117,13 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
     const event = raw as MeshEvent;
     if (typeof event !== "object" || event === null || !KNOWN_EVENTS.has(event.type)) return;
     streamHub.ingest(event);
+    metrics.event(event.type);
     if (event.type === "task_assigned") waiters.wakeOne(event.data.agent_id);
   });
 
   const app: HubApp = new Hono<HubEnv>();
+  // First, so every answer is counted — refusals by later middleware included.
+  app.use("*", httpMetrics(metrics.registry));
   app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 64 }));
   const { contentSecurityPolicy: _apiCsp, ...headerOptions } = SECURE_HEADERS_OPTIONS;
   const apiHeaders = secureHeaders(SECURE_HEADERS_OPTIONS);
@@ -133,7 +143,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
     errorResponse(new NotFoundError("route", `${c.req.method} ${c.req.path}`), c, ctx.logger),
   );
 
-  const deps: RouteDeps = { ctx, authenticate, streamHub, waiters };
+  const deps: RouteDeps = { ctx, authenticate, streamHub, waiters, metrics };
   registerHealthRoutes(app, deps);
   registerWorkerRoutes(app, deps);
   registerAgentRoutes(app, deps);
@@ -177,6 +187,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
     streamHub,
     waiters,
     limits,
+    metrics,
     ready,
     close() {
       unsubscribe();
@@ -184,6 +195,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
       waiters.close();
       streamHub.closeAll();
       limits.close();
+      metrics.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { OpenedDatabase } from "@m3shd/db";
 import type { MemoryClient } from "@m3shd/memory";
 import type { QueueRuntime } from "@m3shd/queue";
+import type { Registry } from "@m3shd/service-kit";
 import type { Logger } from "pino";
 import type { WorkflowsConfig } from "./services/workflow-config";
 
@@ -87,6 +88,11 @@ export interface HubContext {
    * without memories and the memory routes answer 503.
    */
   memory?: MemorySettings;
+  /**
+   * Registry the hub's metrics go on (the all-in-one mesh shares one with its dispatcher). Unset:
+   * a registry of its own, with process metrics.
+   */
+  metrics?: Registry;
 }
 
 /** How the hub uses the memory service at pickup. */

@@ -1,6 +1,6 @@
 import { LifecycleEnvShape } from "@m3shd/lifecycle";
 import { createProvider, PLACEHOLDER_API_KEY, type ProviderConfigInput } from "@m3shd/providers";
-import { envFlag, MeshStorageEnvShape, parseEnv } from "@m3shd/service-kit";
+import { envFlag, MeshStorageEnvShape, parseEnv, secretsFromFiles } from "@m3shd/service-kit";
 import { z } from "zod";
 import type { HubConfig } from "./context";
 
@@ -68,12 +68,19 @@ export const HubEnvSchema = z.object({
   M3SHD_INTERPRETER_BASE_URL: z.url().optional(),
   /** Its API key (never logged); a local OpenAI-compatible server may need none. */
   M3SHD_INTERPRETER_API_KEY: z.string().min(1).optional(),
+  /**
+   * The standalone memory service (split deployment), e.g. `http://memory:7710`. Unset: this hub
+   * runs without memories (the memory routes answer 503). The all-in-one mesh ignores it.
+   */
+  M3SHD_MEMORY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The memory service's token. Unset: read/created at `<data dir>/memory-service-token` (0600). */
+  M3SHD_MEMORY_SERVICE_TOKEN: z.string().min(32).optional(),
 });
 export type HubEnv = z.infer<typeof HubEnvSchema>;
 
 /** Parses `process.env` (or a given record); throws a readable message on bad config. */
 export function parseHubEnv(env: Record<string, string | undefined> = process.env): HubEnv {
-  return parseEnv(HubEnvSchema, env, "hub");
+  return parseEnv(HubEnvSchema, secretsFromFiles(env, HUB_FILE_SECRETS), "hub");
 }
 
 /** The interpreter model from the environment, or undefined when none is configured. */
@@ -94,3 +101,17 @@ export function interpreterFromEnv(env: HubEnv): HubConfig["interpreter"] {
   } as ProviderConfigInput;
   return createProvider(config);
 }
+
+/**
+ * Secrets that may come from a file instead (`<NAME>_FILE`, e.g. a compose secret at
+ * `/run/secrets/…`), so they never sit in the environment.
+ */
+export const HUB_FILE_SECRETS = [
+  "M3SHD_MASTER_TOKEN",
+  "M3SHD_PROVENANCE_KEY",
+  "M3SHD_SECRETS_KEY",
+  "M3SHD_INTERPRETER_API_KEY",
+  "M3SHD_MEMORY_SERVICE_TOKEN",
+  "M3SHD_NTFY_TOKEN",
+  "M3SHD_NTFY_PASSWORD",
+] as const;

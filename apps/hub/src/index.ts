@@ -1,7 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { join, resolve } from "node:path";
 import { openDatabase } from "@m3shd/db";
+import { createHttpMemoryClient } from "@m3shd/memory";
 import { createQueueRuntime } from "@m3shd/queue";
-import { onShutdown } from "@m3shd/service-kit";
+import { loadOrCreateSecret, onShutdown } from "@m3shd/service-kit";
 import { pino } from "pino";
 import { createHub } from "./app";
 import { DEFAULT_HUB_CONFIG } from "./context";
@@ -32,7 +34,25 @@ async function main() {
     prefix: env.M3SHD_REDIS_PREFIX,
     onError: (err) => logger.error({ err }, "queue error"),
   });
+  // Split deployment: the memory service over HTTP (recall at pickup, the memory API forwarded).
+  const memory = env.M3SHD_MEMORY_URL
+    ? {
+        client: createHttpMemoryClient({
+          baseUrl: env.M3SHD_MEMORY_URL,
+          serviceToken:
+            env.M3SHD_MEMORY_SERVICE_TOKEN ??
+            loadOrCreateSecret(
+              join(dataDir, "memory-service-token"),
+              () => `m3shd_mem_${randomBytes(32).toString("base64url")}`,
+            ).value,
+          logger: logger.child({ component: "memory-client" }),
+        }),
+        topK: 5,
+        charBudget: 2000,
+      }
+    : undefined;
   const hub = createHub({
+    ...(memory ? { memory } : {}),
     database,
     queue,
     logger,
@@ -65,6 +85,7 @@ async function main() {
     {
       url: served.url,
       queue: queue.driver.kind,
+      memory: memory ? env.M3SHD_MEMORY_URL : "off",
       masterTokenFile: secrets.masterTokenFile ?? "(from M3SHD_MASTER_TOKEN)",
       ...(seedAdminPasswordFile ? { seedAdminPasswordFile } : {}),
     },

@@ -2,6 +2,7 @@ import type { Hono } from "hono";
 import type { HubContext } from "./context";
 import type { StreamHub } from "./events/stream-hub";
 import type { Waiters } from "./events/waiters";
+import type { HubMetrics } from "./metrics";
 import type { Authenticator, Principal } from "./middleware/auth";
 
 /** Hono environment of the hub: per-request variables set by middleware. */
@@ -17,4 +18,5 @@ export interface RouteDeps {
   authenticate: Authenticator;
   streamHub: StreamHub;
   waiters: Waiters;
+  metrics: HubMetrics;
 }

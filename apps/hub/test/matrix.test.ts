@@ -125,6 +125,7 @@ async function freshWebhook(t: TestHub): Promise<{ id: string; secret: string }>
 
 const SPECS: Record<string, RouteSpec> = {
   "GET /api/health": { ok: 200, publicStatus: () => 200, build: () => ({ path: "/api/health" }) },
+  "GET /metrics": { ok: 200, build: () => ({ path: "/metrics" }) },
   "POST /api/agents/:id/register": {
     ok: 200,
     actsAsAgent: true,
@@ -371,6 +372,9 @@ function expectedStatus(
  */
 const PINNED: [route: string, principal: PrincipalName, status: number][] = [
   ["GET /api/health", "none", 200],
+  ["GET /metrics", "none", 401],
+  ["GET /metrics", "worker", 403], // a worker token cannot read the fleet's numbers
+  ["GET /metrics", "commander", 200],
   ["GET /api/tasks", "none", 401],
   ["GET /api/tasks", "empty", 403],
   ["POST /api/tasks", "worker", 201],

@@ -1,4 +1,5 @@
 import { NotFoundError } from "@m3shd/protocol";
+import { httpMetrics, type Registry } from "@m3shd/service-kit";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { type Logger, pino } from "pino";
@@ -16,6 +17,8 @@ export interface MemoryAppDeps {
   /** Shared secret the hub presents as `Authorization: Bearer …` (≥ 32 characters). */
   serviceToken: string;
   logger?: Logger;
+  /** Request counts and latency by route and status go here (the standalone process's `/metrics`). */
+  metrics?: Registry;
 }
 
 /** Minimum service token length: it is the only thing standing between the network and every memory. */
@@ -31,6 +34,7 @@ export function createMemoryApp(deps: MemoryAppDeps): MemoryApp {
   }
   const logger = deps.logger ?? pino({ level: "silent" });
   const app: MemoryApp = new Hono<MemoryEnv>();
+  if (deps.metrics) app.use("*", httpMetrics(deps.metrics));
   app.use("*", requestId({ headerName: "X-Request-Id", limitLength: 64 }));
   app.onError((err, c) => errorResponse(err, c, logger));
   app.notFound((c) => errorResponse(new NotFoundError("route", `${c.req.method} ${c.req.path}`), c, logger));

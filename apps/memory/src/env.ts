@@ -1,4 +1,4 @@
-import { parseEnv } from "@m3shd/service-kit";
+import { parseEnv, secretsFromFiles } from "@m3shd/service-kit";
 import { z } from "zod";
 
 /**
@@ -40,10 +40,26 @@ export const MemoryEnvSchema = z.object({
   M3SHD_MEMORY_SEARCH_DF_BUDGET: z.coerce.number().int().min(10).max(10_000_000).default(1500),
   /** Log level for pino. */
   M3SHD_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /**
+   * Serve `GET /metrics` (Prometheus) on this port of M3SHD_MEMORY_METRICS_HOST, apart from the API
+   * (whose port needs the service token, which a scraper must not hold). Unset: no metrics.
+   */
+  M3SHD_MEMORY_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Address of the metrics listener (default loopback). */
+  M3SHD_MEMORY_METRICS_HOST: z.string().default("127.0.0.1"),
 });
 export type MemoryEnv = z.infer<typeof MemoryEnvSchema>;
 
 /** Parses `process.env` (or a given record); throws a readable message on bad config. */
 export function parseMemoryEnv(env: Record<string, string | undefined> = process.env): MemoryEnv {
-  return parseEnv(MemoryEnvSchema, env, "memory service");
+  return parseEnv(MemoryEnvSchema, secretsFromFiles(env, MEMORY_FILE_SECRETS), "memory service");
 }
+
+/**
+ * Secrets that may come from a file (`<NAME>_FILE`, e.g. a compose secret). The KEK ring has its
+ * own `M3SHD_MEMORY_KEK_FILE` (a ring file, which `kek add` rewrites), read as before.
+ */
+export const MEMORY_FILE_SECRETS = [
+  "M3SHD_MEMORY_SERVICE_TOKEN",
+  "M3SHD_MEMORY_RECOVERY_PUBLIC_KEY",
+] as const;

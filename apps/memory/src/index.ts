@@ -1,8 +1,15 @@
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
+import { JOB_NAMES } from "@m3shd/protocol";
 import { createQueueRuntime } from "@m3shd/queue";
-import { onShutdown } from "@m3shd/service-kit";
+import {
+  createMetricsRegistry,
+  type MetricsServer,
+  onShutdown,
+  registerQueueMetrics,
+  serveMetrics,
+} from "@m3shd/service-kit";
 import { pino } from "pino";
 import { createMemoryApp } from "./app";
 import { runKeyCommand } from "./cli";
@@ -59,7 +66,14 @@ async function main() {
     consolidateEveryMs: env.M3SHD_MEMORY_CONSOLIDATE_EVERY_S * 1000,
     logger,
   });
-  const app = createMemoryApp({ service, serviceToken: secrets.serviceToken, logger });
+  const metrics = env.M3SHD_MEMORY_METRICS_PORT === undefined ? undefined : createMetricsRegistry();
+  if (metrics) registerQueueMetrics(metrics, queue, JOB_NAMES);
+  const app = createMemoryApp({
+    service,
+    serviceToken: secrets.serviceToken,
+    logger,
+    ...(metrics ? { metrics } : {}),
+  });
   const server = await new Promise<ReturnType<typeof serve>>((resolveServer, reject) => {
     const s = serve({ fetch: app.fetch, hostname: env.M3SHD_MEMORY_HOST, port: env.M3SHD_MEMORY_PORT }, () =>
       resolveServer(s),
@@ -67,6 +81,16 @@ async function main() {
     s.once("error", reject);
   });
   const { port } = server.address() as AddressInfo;
+  let metricsServer: MetricsServer | null = null;
+  if (metrics && env.M3SHD_MEMORY_METRICS_PORT !== undefined) {
+    metricsServer = await serveMetrics({
+      registry: metrics,
+      host: env.M3SHD_MEMORY_METRICS_HOST,
+      port: env.M3SHD_MEMORY_METRICS_PORT,
+      onError: (err) => logger.error({ err }, "metrics request failed"),
+    });
+    logger.info({ port: metricsServer.port }, "memory metrics listening");
+  }
   logger.info(
     {
       url: `http://${env.M3SHD_MEMORY_HOST}:${port}`,
@@ -78,6 +102,7 @@ async function main() {
   );
 
   onShutdown(logger, async () => {
+    await metricsServer?.close();
     await new Promise<void>((done) => {
       const timer = setTimeout(done, 5000);
       timer.unref();

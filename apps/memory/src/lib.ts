@@ -19,6 +19,7 @@ export {
 } from "./consolidate";
 export { generateKek, type KekInput, parseKek } from "./crypto/kek";
 export { generateRecoveryKeyPair } from "./crypto/recovery";
+export { MEMORY_FILE_SECRETS } from "./env";
 export { type MalformedReason, parseRememberBlocks } from "./extract";
 export { encodePrincipal, type MemoryPrincipal, PRINCIPAL_HEADER, type PrincipalLike } from "./http/auth";
 export type { KekStatus, KeyStatus } from "./keys";

@@ -10,7 +10,16 @@ export const loadOrCreateSecretFile = loadOrCreateSecret;
 
 /** The KEKs in a ring file: one per line, primary first; blank lines and `#` comments ignored. */
 export function readKekFile(path: string): string[] {
-  if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  if ((statSync(path).mode & 0o077) !== 0) {
+    try {
+      chmodSync(path, 0o600);
+    } catch (err) {
+      // A mounted secret (compose `secrets:`, a read-only bind mount) is not ours to change: its
+      // permissions are the operator's (docs/operations.md). Anything else is a real failure.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "EPERM" && code !== "EROFS") throw err;
+    }
+  }
   const keys = readFileSync(path, "utf8")
     .split("\n")
     .map((line) => line.trim())

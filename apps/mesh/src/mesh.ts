@@ -19,10 +19,12 @@ import {
   createInProcessMemoryClient,
   createMemoryService,
   loadMemorySecrets,
+  MEMORY_FILE_SECRETS,
   type MemoryService,
   startMemoryWorkers,
 } from "@m3shd/memory";
 import { createQueueRuntime, type QueueRuntime } from "@m3shd/queue";
+import { createMetricsRegistry, secretsFromFiles } from "@m3shd/service-kit";
 import { type Logger, pino } from "pino";
 
 export interface MeshOptions {
@@ -93,7 +95,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
   let memory: MemoryService | null = null;
   let memorySettings: MemorySettings | undefined;
   if (options.memory?.enabled !== false) {
-    const memorySecrets = loadMemorySecrets(dataDir, process.env);
+    const memorySecrets = loadMemorySecrets(dataDir, secretsFromFiles(process.env, MEMORY_FILE_SECRETS));
     if (memorySecrets.generatedRecoveryPrivateKeyFile) {
       logger.warn(
         { file: memorySecrets.generatedRecoveryPrivateKeyFile },
@@ -119,8 +121,11 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
       charBudget: options.memory?.charBudget ?? 2000,
     };
   }
+  // One registry for the process: the hub serves it at /metrics, the dispatcher adds its series.
+  const metrics = createMetricsRegistry();
   const hub = createHub({
     ...(memorySettings ? { memory: memorySettings } : {}),
+    metrics,
     database,
     queue,
     logger: logger.child({ service: "hub" }),
@@ -144,6 +149,7 @@ export async function startMesh(options: MeshOptions): Promise<Mesh> {
     queue,
     logger: logger.child({ service: "dispatcher" }),
     now,
+    metrics,
     config: {
       ...DEFAULT_DISPATCHER_CONFIG,
       // One mesh, one budget and DAG policy: the dispatcher follows the hub's workflows config.

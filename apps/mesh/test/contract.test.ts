@@ -43,8 +43,9 @@ describe("route contract over HTTP", () => {
     const { api } = mesh;
     const as = (agent: string) => ({ "x-m3shd-agent": agent });
 
-    // Health and docs.
+    // Health, metrics and docs.
     await ok(api.as(null), "GET", "/api/health", 200);
+    await ok(api.as(null), "GET", "/metrics", 401);
     await ok(api.as(null), "GET", "/api/openapi.json", 200);
     await ok(api.as(null), "GET", "/docs", 200);
     await ok(api.as(null), "GET", "/docs/assets/init.js", 200);
@@ -283,6 +284,11 @@ describe("route contract over HTTP", () => {
     await ok(api, "DELETE", "/api/sessions", 200);
     await ok(api, "DELETE", `/api/users/${user}`, 204);
     await ok(api, "GET", "/api/audit?limit=5", 200);
+
+    // Prometheus metrics after the run above (text, not JSON: the content type is what is checked).
+    const metrics = await api.call<string>("GET", "/metrics");
+    expect(metrics.status).toBe(200);
+    expect(String(metrics.body)).toMatch(/^m3shd_tasks\{status="done"\} [1-9]/m);
 
     // Error statuses parse with the envelope (and must be declared by their route).
     await ok(api.as(null), "GET", "/api/tasks", 401);

@@ -97,6 +97,23 @@ describe("loadWorkerConfig", () => {
     expect(run([], { M3SHD_WORKER_CONFIG: file }).id).toBe("x");
   });
 
+  it("reads the token from M3SHD_TOKEN_FILE (a compose secret), refusing both and never echoing it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "m3shd-worker-token-"));
+    const file = join(dir, "token");
+    writeFileSync(file, `${TOKEN}\n`);
+    const env = { M3SHD_HUB: "http://hub:7700", M3SHD_AGENT_ID: "jobs-1", M3SHD_PROVIDER: "jobs" };
+    const config = run([], { ...env, M3SHD_TOKEN_FILE: file, M3SHD_HEALTH_FILE: "/tmp/w.health" });
+    expect(config.token).toBe(TOKEN);
+    expect(config.healthFile).toBe("/tmp/w.health");
+    const both = configError([], { ...env, M3SHD_TOKEN_FILE: file, M3SHD_TOKEN: TOKEN });
+    expect(both.message).toBe("Set M3SHD_TOKEN or M3SHD_TOKEN_FILE, not both");
+    writeFileSync(file, "\n");
+    expect(configError([], { ...env, M3SHD_TOKEN_FILE: file }).message).toContain("is empty");
+    const missing = configError([], { ...env, M3SHD_TOKEN_FILE: join(dir, "nope") });
+    expect(missing.message).toContain("ENOENT");
+    expect(missing.message).not.toContain(TOKEN);
+  });
+
   it("replaces the file's provider when a higher layer names another kind", () => {
     const file = configFile({
       hub: "http://h:1",

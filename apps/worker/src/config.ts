@@ -64,6 +64,11 @@ export const WorkerConfigSchema = z
     streamFlushBytes: z.int().min(1).max(LIMITS.streamChunkBytes).default(4096),
     /** Where undeliverable results wait (default `~/.m3shd/workers/<id>/spool`). */
     spoolDir: z.string().min(1).optional(),
+    /**
+     * Rewritten after each answer from the hub (at most once a second): a container HEALTHCHECK
+     * checks its age. Unset: no file.
+     */
+    healthFile: z.string().min(1).optional(),
     logLevel: z.enum(LOG_LEVELS).default("info"),
     provider: ProviderConfigSchema,
   })
@@ -130,6 +135,7 @@ const OPTION_OF_PATH: Readonly<Record<string, OptionName>> = {
   pollWaitSeconds: "poll-wait",
   hubRetryMaxMs: "hub-retry-max",
   spoolDir: "spool-dir",
+  healthFile: "health-file",
   logLevel: "log-level",
   "provider.kind": "provider",
   "provider.model": "model",
@@ -200,6 +206,11 @@ export const CLI_OPTIONS = {
     env: "M3SHD_TOKEN",
     help: "Bearer token (prefer the env var: flags show in `ps`)",
   },
+  "token-file": {
+    type: "string",
+    env: "M3SHD_TOKEN_FILE",
+    help: "Read the bearer token from this file's first line (a compose secret)",
+  },
   id: { type: "string", env: "M3SHD_AGENT_ID", help: "Agent id, ^[a-z0-9-]{1,64}$" },
   name: { type: "string", env: "M3SHD_AGENT_NAME", help: "Display name" },
   machine: { type: "string", env: "M3SHD_MACHINE", help: "Machine name (default: hostname)" },
@@ -225,6 +236,11 @@ export const CLI_OPTIONS = {
   },
   config: { type: "string", env: "M3SHD_WORKER_CONFIG", help: "JSON config file" },
   "spool-dir": { type: "string", env: "M3SHD_SPOOL_DIR", help: "Spool directory" },
+  "health-file": {
+    type: "string",
+    env: "M3SHD_HEALTH_FILE",
+    help: "Rewrite this file after each hub answer (for a container HEALTHCHECK)",
+  },
   "max-load": { type: "string", env: "M3SHD_MAX_LOAD", help: "Refuse work above this 1-min load average" },
   "task-timeout": { type: "string", env: "M3SHD_TASK_TIMEOUT", help: "Abort a task after (default 9m)" },
   "provider-timeout": {
@@ -281,7 +297,10 @@ function layerFrom(flat: Flat, source: "flag" | "env"): Json {
     return v === undefined ? undefined : parseNumber(v, where(name));
   };
   set(out, "hub", str("hub"));
-  set(out, "token", str("token"));
+  const tokenFile = str("token-file");
+  if (tokenFile !== undefined && str("token") !== undefined)
+    throw new ConfigError(`Set ${where("token")} or ${where("token-file")}, not both`);
+  set(out, "token", tokenFile === undefined ? str("token") : readTokenFile(tokenFile, where("token-file")));
   set(out, "id", str("id"));
   set(out, "name", str("name"));
   set(out, "machine", str("machine"));
@@ -296,6 +315,7 @@ function layerFrom(flat: Flat, source: "flag" | "env"): Json {
   set(out, "pollWaitSeconds", wait === undefined ? undefined : Math.max(1, Math.round(wait / 1000)));
   set(out, "hubRetryMaxMs", duration("hub-retry-max"));
   set(out, "spoolDir", str("spool-dir"));
+  set(out, "healthFile", str("health-file"));
   set(out, "logLevel", str("log-level"));
 
   set(provider, "kind", str("provider"));
@@ -356,6 +376,19 @@ function merge(under: Json, over: Json): Json {
     }
   }
   return out;
+}
+
+/** The token in a file (its first line, trimmed); the message names the path, never the content. */
+function readTokenFile(path: string, what: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${what}: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  const token = (text.split(/\r?\n/)[0] ?? "").trim();
+  if (!token) throw new ConfigError(`${what}: ${path} is empty`);
+  return token;
 }
 
 function readConfigFile(path: string): Json {

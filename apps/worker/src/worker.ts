@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { renameSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import {
   type Agent,
@@ -222,7 +223,31 @@ export async function startWorker(
     wakeUp?.();
   }
 
+  /**
+   * Liveness for a container's HEALTHCHECK (`healthFile`): rewritten (atomically: temp file and
+   * rename) after each answer from the hub, at most once a second. A worker that cannot reach its
+   * hub stops rewriting it, so the probe, which checks its age, fails — no port is opened for it.
+   */
+  let healthWrittenAt = 0;
+  let healthWarned = false;
+  function touchHealth() {
+    if (!config.healthFile || Date.now() - healthWrittenAt < 1000) return;
+    healthWrittenAt = Date.now();
+    const tmp = `${config.healthFile}.${process.pid}.tmp`;
+    try {
+      writeFileSync(
+        tmp,
+        `${JSON.stringify({ at: healthWrittenAt, agent: config.id, active: active.size })}\n`,
+      );
+      renameSync(tmp, config.healthFile);
+    } catch (err) {
+      if (!healthWarned) log.warn({ err: (err as Error).message }, "cannot write the health file");
+      healthWarned = true;
+    }
+  }
+
   function hubUp() {
+    touchHealth();
     if (!stats.hubReachable) {
       stats.hubReachable = true;
       log.info("hub reachable again");

@@ -76,7 +76,10 @@ export class BullmqQueueDriver implements QueueDriver {
       name,
       async (job: Job) => {
         try {
-          await handler(job.data, { id: job.id ?? "", attempt: job.attemptsMade + 1 });
+          // Due at: creation plus its delay (a retry's backoff is not recorded by BullMQ, so a
+          // retried job's wait includes its earlier attempts).
+          const dueAt = job.timestamp + (job.opts.delay ?? 0);
+          await handler(job.data, { id: job.id ?? "", attempt: job.attemptsMade + 1, dueAt });
         } catch (err) {
           if (err instanceof UnrecoverableJobError) throw new UnrecoverableError(err.message);
           throw err;

@@ -10,6 +10,8 @@ export interface JobMeta {
   id: string;
   /** 1 on the first delivery, incremented on each retry. */
   attempt: number;
+  /** When this delivery became due (epoch ms: enqueue time plus any delay or backoff), for wait metrics. */
+  dueAt?: number;
 }
 
 export type RawJobHandler = (payload: unknown, meta: JobMeta) => Promise<void>;

@@ -1,6 +1,15 @@
 import { JOBS, type JobName, type JobPayload, type JobPayloadInput, parseJob } from "@m3shd/protocol";
 import { type ConsumeOptions, type JobMeta, type QueueDriver, UnrecoverableJobError } from "./driver";
 
+/** One job this process handled: how long it waited after it was due, how long it ran, how it ended. */
+export interface JobObservation {
+  name: string;
+  /** Due (enqueue + delay) → start of this delivery, in ms; null when the driver does not say. */
+  waitMs: number | null;
+  runMs: number;
+  outcome: "ok" | "error";
+}
+
 /**
  * Typed access to the protocol's job catalog over any driver. Payloads are parsed before enqueue
  * (a producer bug fails loudly at the producer) and again on dequeue (a payload that fails its
@@ -8,7 +17,28 @@ import { type ConsumeOptions, type JobMeta, type QueueDriver, UnrecoverableJobEr
  * catalog, so every producer of a job behaves the same.
  */
 export class Jobs {
+  readonly #observers = new Set<(observation: JobObservation) => void>();
+
   constructor(readonly driver: QueueDriver) {}
+
+  /**
+   * Calls `listener` after every job this process handles (wait, run time, outcome): how metrics
+   * see queue latency without the queue knowing about metrics. Returns a function that stops it.
+   */
+  observe(listener: (observation: JobObservation) => void): () => void {
+    this.#observers.add(listener);
+    return () => this.#observers.delete(listener);
+  }
+
+  #report(observation: JobObservation): void {
+    for (const listener of this.#observers) {
+      try {
+        listener(observation);
+      } catch {
+        // An observer (metrics) must never fail a job.
+      }
+    }
+  }
 
   #prepare<N extends JobName>(name: N, input: JobPayloadInput<N>, delayMs?: number) {
     const parsed = parseJob(name, input);
@@ -53,9 +83,17 @@ export class Jobs {
     this.driver.consume(
       name,
       async (raw, meta) => {
-        const parsed = parseJob(name, raw);
-        if (!parsed.ok) throw new UnrecoverableJobError(parsed.message);
-        await handler(parsed.payload, meta);
+        const started = Date.now();
+        const waitMs = meta.dueAt === undefined ? null : started - meta.dueAt;
+        let outcome: JobObservation["outcome"] = "error";
+        try {
+          const parsed = parseJob(name, raw);
+          if (!parsed.ok) throw new UnrecoverableJobError(parsed.message);
+          await handler(parsed.payload, meta);
+          outcome = "ok";
+        } finally {
+          if (this.#observers.size > 0) this.#report({ name, waitMs, runMs: Date.now() - started, outcome });
+        }
       },
       options,
     );

@@ -124,7 +124,7 @@ export class MemoryQueueDriver implements QueueDriver {
     // Yield first so enqueue() never runs a handler synchronously inside its caller.
     await Promise.resolve();
     try {
-      await handler(job.payload, { id: job.id, attempt: job.attempt });
+      await handler(job.payload, { id: job.id, attempt: job.attempt, dueAt: job.runAt });
       q.ids.delete(job.id);
     } catch (err) {
       if (err instanceof UnrecoverableJobError || job.attempt >= job.attempts || this.#closed) {

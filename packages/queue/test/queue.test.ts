@@ -154,6 +154,23 @@ describe.each(["memory", "redis"] as const)("%s driver", (kind) => {
     expect(await rt.liveness.lastSeen("agent-b")).toBeNull();
   });
 
+  it("reports each handled job's wait, run time and outcome to observers", async () => {
+    const rt = await runtime(kind);
+    const seen = collector<{ name: string; waitMs: number | null; outcome: string }>(2);
+    const stop = rt.jobs.observe((o) => seen.push(o));
+    rt.jobs.consume("dispatch.sweep", async ({ kind: sweep }) => {
+      if (sweep === "zombies") throw new UnrecoverableJobError("no");
+    });
+    await rt.jobs.enqueue("dispatch.sweep", { kind: "heartbeats" });
+    await rt.jobs.enqueue("dispatch.sweep", { kind: "zombies" });
+    const [ok, failed] = await seen.done;
+    stop();
+    expect(ok).toMatchObject({ name: "dispatch.sweep", outcome: "ok" });
+    expect(failed).toMatchObject({ name: "dispatch.sweep", outcome: "error" });
+    // Both drivers say when a delivery became due, so the wait is known and not negative.
+    expect(ok?.waitMs).toBeGreaterThanOrEqual(0);
+  });
+
   it("reports its backing store", async () => {
     const rt = await runtime(kind);
     expect(rt.driver.kind).toBe(kind === "redis" ? "bullmq" : "memory");

@@ -1,4 +1,20 @@
-export { envFlag, MeshStorageEnvShape, onShutdown, parseEnv } from "./process";
+export {
+  Counter,
+  createMetricsRegistry,
+  Gauge,
+  Histogram,
+  httpMetrics,
+  type JobObservation,
+  LATENCY_BUCKETS,
+  type MetricsServer,
+  metricOnce,
+  type ObservableQueue,
+  PROMETHEUS_CONTENT_TYPE,
+  Registry,
+  registerQueueMetrics,
+  serveMetrics,
+} from "./metrics";
+export { envFlag, MeshStorageEnvShape, onShutdown, parseEnv, secretsFromFiles } from "./process";
 export {
   type DescribedHandler,
   ROUTE_DESCRIPTOR,

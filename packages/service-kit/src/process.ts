@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 
 const TRUE_WORDS = ["1", "true", "yes", "on"];
@@ -83,4 +84,36 @@ export function onShutdown(
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+/**
+ * Docker/compose secrets: for each `NAME` in `names`, a set `NAME_FILE` is read (first line,
+ * surrounding whitespace dropped) into `NAME`, so a secret mounted at `/run/secrets/…` never has
+ * to sit in the environment (which `docker inspect` and `/proc/<pid>/environ` show). Setting both
+ * is refused: which one wins would be a guess. Returns a new record; the input is not changed.
+ */
+export function secretsFromFiles(
+  env: Record<string, string | undefined>,
+  names: readonly string[],
+  read: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): Record<string, string | undefined> {
+  const out = { ...env };
+  for (const name of names) {
+    const file = env[`${name}_FILE`];
+    if (!file) continue;
+    if (env[name]) throw new Error(`Set ${name} or ${name}_FILE, not both`);
+    let text: string;
+    try {
+      text = read(file);
+    } catch (err) {
+      // The path is configuration, not a secret: name it; never the content.
+      throw new Error(
+        `${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`,
+      );
+    }
+    const value = (text.split(/\r?\n/)[0] ?? "").trim();
+    if (!value) throw new Error(`${name}_FILE: ${file} is empty`);
+    out[name] = value;
+  }
+  return out;
 }

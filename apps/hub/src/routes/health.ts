@@ -1,11 +1,12 @@
 import { readSweeperStatus } from "@m3shd/db";
-import { type HealthResponse, healthRoute, type SweeperStatus } from "@m3shd/protocol";
+import { type HealthResponse, healthRoute, metricsRoute, type SweeperStatus } from "@m3shd/protocol";
+import { PROMETHEUS_CONTENT_TYPE } from "@m3shd/service-kit";
 import { sql } from "drizzle-orm";
 import type { HubApp, RouteDeps } from "../types";
 import { handle } from "./define";
 
-/** `GET /api/health` — unauthenticated: database, queue driver, Redis reachability and each dispatcher sweep's last run. */
-export function registerHealthRoutes(app: HubApp, { ctx, authenticate }: RouteDeps) {
+/** `GET /api/health` — unauthenticated: database, queue driver, Redis reachability and each dispatcher sweep's last run; `GET /metrics`. */
+export function registerHealthRoutes(app: HubApp, { ctx, authenticate, metrics }: RouteDeps) {
   handle(app, healthRoute, authenticate, async () => {
     let db: "ok" | "down" = "ok";
     try {
@@ -34,4 +35,9 @@ export function registerHealthRoutes(app: HubApp, { ctx, authenticate }: RouteDe
     };
     return body.status === "ok" ? { status: 200, body } : { status: 503, body };
   });
+
+  // `GET /metrics` — Prometheus text for a scraper holding `admin:analytics` (see the descriptor).
+  handle(app, metricsRoute, authenticate, async (c) =>
+    c.body(await metrics.registry.metrics(), 200, { "content-type": PROMETHEUS_CONTENT_TYPE }),
+  );
 }

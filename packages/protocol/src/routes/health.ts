@@ -1,5 +1,5 @@
 import { HealthResponseSchema } from "../health";
-import { defineRoute } from "../route";
+import { defineRoute, rawResponse } from "../route";
 
 export const healthRoute = defineRoute({
   id: "health.get",
@@ -12,4 +12,22 @@ export const healthRoute = defineRoute({
   responses: { 200: HealthResponseSchema, 503: HealthResponseSchema },
 });
 
-export const HEALTH_ROUTES = [healthRoute] as const;
+/**
+ * Prometheus metrics. Behind `admin:analytics` (the permission of the analytics views, which
+ * show the same counts) rather than public: the hub is the one service facing users, and its
+ * metrics tell an outsider the fleet's size, load and failure rate. A scraper gets an API key
+ * holding only this permission (`POST /api/keys` with `permissions: ["admin:analytics"]`).
+ */
+export const metricsRoute = defineRoute({
+  id: "metrics.get",
+  method: "GET",
+  path: "/metrics",
+  permission: "admin:analytics",
+  summary: "Prometheus metrics of this hub process (text exposition format 0.0.4)",
+  description:
+    "HTTP requests and latency by route and status, tasks by status, agents and circuit breakers by state, queue depths, SSE subscribers and drops, memory recall latency, and process metrics. Counters are this process's; the task, agent and breaker gauges are read from the shared database at scrape time. See docs/operations.md.",
+  tags: ["health"],
+  responses: { 200: rawResponse("text/plain") },
+});
+
+export const HEALTH_ROUTES = [healthRoute, metricsRoute] as const;
