@@ -10,6 +10,7 @@ export * from "./entities";
 export * from "./escalations";
 export * from "./messages";
 export * from "./peer-hubs";
+export * from "./plugins";
 export * from "./provenance";
 export * from "./sweeper-runs";
 export * from "./task-idempotency";
