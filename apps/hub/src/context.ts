@@ -2,6 +2,7 @@ import type { OpenedDatabase } from "@m3shd/db";
 import type { MemoryClient } from "@m3shd/memory";
 import type { QueueRuntime } from "@m3shd/queue";
 import type { Logger } from "pino";
+import type { PluginsConfig } from "./plugins/config";
 import type { WorkflowsConfig } from "./services/workflow-config";
 
 /** Tunables of the hub; every timeout is configurable so tests run in seconds. */
@@ -44,6 +45,8 @@ export interface HubConfig {
    * shows how to build it. `demo` serves the public read-only dashboard at `/demo`.
    */
   dashboard?: { dir?: string | undefined; demo?: boolean | undefined };
+  /** Plugins: the directory loaded at start, timeouts, the built-in tools' settings (docs/plugins.md). */
+  plugins?: PluginsConfig;
 }
 
 /** Session lifetime and login throttling. */

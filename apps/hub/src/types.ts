@@ -3,6 +3,7 @@ import type { HubContext } from "./context";
 import type { StreamHub } from "./events/stream-hub";
 import type { Waiters } from "./events/waiters";
 import type { Authenticator, Principal } from "./middleware/auth";
+import type { PluginManager } from "./plugins/manager";
 
 /** Hono environment of the hub: per-request variables set by middleware. */
 export interface HubEnv {
@@ -17,4 +18,5 @@ export interface RouteDeps {
   authenticate: Authenticator;
   streamHub: StreamHub;
   waiters: Waiters;
+  plugins: PluginManager;
 }

@@ -49,6 +49,8 @@ export const AUDIT_ACTIONS = {
   "context.set": "a shared-context entry was written (target: key)",
   "context.delete": "a shared-context entry was deleted (target: key)",
   "agent.settings_update": "an agent's escalation target or token cap changed (target: agent id)",
+  "plugin.enable": "a disabled plugin was enabled (target: plugin name)",
+  "plugin.disable": "a plugin was disabled: its tools are refused, its hooks stop (target: plugin name)",
   "auth.login_failed": "a login was refused: bad credentials or throttled (target: username)",
   "auth.refused": "a write was refused with 401, 403 or 429 (target: `METHOD route status`)",
 } as const;
