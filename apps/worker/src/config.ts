@@ -62,6 +62,12 @@ export const WorkerConfigSchema = z
     /** Streamed output is sent every `streamFlushMs`, or as soon as `streamFlushBytes` are buffered. */
     streamFlushMs: z.int().min(10).max(60_000).default(250),
     streamFlushBytes: z.int().min(1).max(LIMITS.streamChunkBytes).default(4096),
+    /**
+     * Rounds of tool calls per task: a model answer with `[TOOL_CALL]` blocks gets them invoked on
+     * the hub and the results fed into the next call, at most this many times (0: never; the
+     * answer is final as written). See docs/plugins.md.
+     */
+    toolRounds: z.int().min(0).max(10).default(3),
     /** Where undeliverable results wait (default `~/.m3shd/workers/<id>/spool`). */
     spoolDir: z.string().min(1).optional(),
     logLevel: z.enum(LOG_LEVELS).default("info"),
@@ -129,6 +135,7 @@ const OPTION_OF_PATH: Readonly<Record<string, OptionName>> = {
   heartbeatIntervalMs: "heartbeat",
   pollWaitSeconds: "poll-wait",
   hubRetryMaxMs: "hub-retry-max",
+  toolRounds: "tool-rounds",
   spoolDir: "spool-dir",
   logLevel: "log-level",
   "provider.kind": "provider",
@@ -244,6 +251,11 @@ export const CLI_OPTIONS = {
     env: "M3SHD_HUB_RETRY_MAX",
     help: "Max reconnect backoff (default 15s)",
   },
+  "tool-rounds": {
+    type: "string",
+    env: "M3SHD_TOOL_ROUNDS",
+    help: "Rounds of [TOOL_CALL] tool calls per task, 0-10 (default 3; 0 = off)",
+  },
   "log-level": { type: "string", env: "M3SHD_LOG_LEVEL", help: "fatal|error|warn|info|debug|trace|silent" },
   help: { type: "boolean", short: "h", help: "Show this help" },
   version: { type: "boolean", help: "Print the version" },
@@ -295,6 +307,7 @@ function layerFrom(flat: Flat, source: "flag" | "env"): Json {
   const wait = duration("poll-wait");
   set(out, "pollWaitSeconds", wait === undefined ? undefined : Math.max(1, Math.round(wait / 1000)));
   set(out, "hubRetryMaxMs", duration("hub-retry-max"));
+  set(out, "toolRounds", number("tool-rounds"));
   set(out, "spoolDir", str("spool-dir"));
   set(out, "logLevel", str("log-level"));
 

@@ -22,6 +22,7 @@ import { BadResponseError, HubClient, isHubError, isHubStatus, isTransientHubErr
 import { Spool, type SpoolEntry, type SpoolRecord } from "./spool";
 import { ChunkStreamer, type SendOutcome } from "./streamer";
 import { capWithNote, tailWithNote, utf8Bytes } from "./text";
+import { outcomeOf, outcomeOfError, runWithTools, TaskMovedOnError } from "./tools";
 
 export const WORKER_VERSION = "0.1.0";
 
@@ -482,14 +483,42 @@ export async function startWorker(
     let failure: unknown = null;
     const started = Date.now();
     try {
-      result = await provider.run({
-        // [fencing] The hub composes memory, parent outputs and handoffs with the submitted prompt.
-        prompt: task.composed_prompt,
-        capability: task.required_capability,
-        signal: controller.signal,
-        onText: (text) => streamer.push(text),
+      // [fencing] The hub composes memory, parent outputs and handoffs with the submitted prompt.
+      // The model may call tools: each round's answer streams, the last one is the output.
+      const run = await runWithTools(task.composed_prompt, {
+        maxRounds: config.toolRounds,
+        model: (prompt, round) => {
+          if (round > 0) streamer.push("\n\n");
+          return provider.run({
+            prompt,
+            capability: task.required_capability,
+            signal: controller.signal,
+            onText: (text) => streamer.push(text),
+          });
+        },
+        tool: async (tool, args) => {
+          const callStarted = Date.now();
+          try {
+            const res = await hub.invokeTool(
+              tool,
+              { task_id: task.id, attempt: task.attempt, args },
+              controller.signal,
+            );
+            tlog.info({ tool, ok: res.ok, ms: Date.now() - callStarted }, "tool called");
+            return outcomeOf(res);
+          } catch (err) {
+            const outcome = outcomeOfError(err);
+            tlog.warn({ tool, err: (err as Error).message }, "tool call refused");
+            return outcome;
+          }
+        },
       });
+      if (run.toolRounds > 0) tlog.info({ rounds: run.toolRounds, calls: run.toolCalls }, "tool rounds done");
+      result = run;
     } catch (err) {
+      if (err instanceof TaskMovedOnError && !controller.signal.aborted) {
+        controller.abort(new ExecutionAbort("cancelled", err.message));
+      }
       failure = err;
     } finally {
       clearTimeout(timer);
