@@ -151,11 +151,11 @@ describe("tool calls through a real worker", () => {
     await worker.waitForLog((l) => l.msg === "tool called" && l.tool === "web_search");
 
     // 2. file_summary: a path traversal and a symlink escape are refused; the model is told so.
-    const escape = await t.api.createTask({
+    const traversal = await t.api.createTask({
       prompt: "ESCAPE: read the secret",
       required_capability: "research",
     });
-    const escaped = await t.api.waitForTask(escape.id, undefined, 60_000);
+    const escaped = await t.api.waitForTask(traversal.id, undefined, 60_000);
     expect(escaped.output).toBe("FINAL: 2 file reads refused");
     const told = seen.find((p) => p.includes("ESCAPE:") && p.includes("[TOOL_RESULT file_summary]"));
     expect(told).not.toContain("top secret");
