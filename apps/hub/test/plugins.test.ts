@@ -434,6 +434,80 @@ describe("file_summary", () => {
   });
 });
 
+describe("notify and memory_enhance", () => {
+  test("notify posts to the hub's ntfy, saying which agent sent it", async () => {
+    const received: Record<string, unknown>[] = [];
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => {
+        body += c.toString("utf8");
+      });
+      req.on("end", () => {
+        received.push({ path: req.url, auth: req.headers.authorization, ...JSON.parse(body) });
+        res.writeHead(200, { "content-type": "application/json" }).end('{"id":"x"}\n');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { logger, lines } = captureLogs();
+    const t = await startTestHub({
+      logger,
+      config: { workflows: { ntfy: { url, topic: "ops", token: "tk_test" } } },
+    });
+    await t.hub.ready;
+    const minted = await t.call("POST", "/api/tokens", {
+      token: MASTER,
+      body: { agent_id: "w1", role: "worker" },
+    });
+    upsertAgent(t.database.db, {
+      id: "w1",
+      name: "w1",
+      capabilities: ["echo"],
+      maxConcurrent: 8,
+      now: t.clock.now,
+    });
+    const s: Setup = { t, lines, token: minted.body.token };
+    const task = await runningTask(t);
+    const res = await invoke(s, "notify", task, { message: "build is green", title: "CI", priority: 4 });
+    expect(res.body).toMatchObject({ ok: true, result: { delivered: true } });
+    expect(received).toEqual([
+      {
+        path: "/",
+        auth: "Bearer tk_test",
+        topic: "ops",
+        title: "CI (from w1)",
+        message: "build is green",
+        priority: 4,
+        tags: ["agent-w1"],
+      },
+    ]);
+  });
+
+  test("memory_enhance searches the calling agent's memories only", async () => {
+    const s = await pluginHub();
+    for (const [agent, value] of [
+      ["w1", "deploy target is blue"],
+      ["w2", "deploy target is green"],
+    ]) {
+      const stored = await s.t.call("POST", `/api/agents/${agent}/memory`, {
+        token: MASTER,
+        body: { key: "deploy target", value },
+      });
+      expect(stored.status).toBe(201);
+    }
+    const task = await runningTask(s.t);
+    const res = await invoke(s, "memory_enhance", task, { query: "deploy target" });
+    expect(res.body).toMatchObject({
+      ok: true,
+      result: { results: [{ key: "deploy target", value: "deploy target is blue" }] },
+    });
+    expect(res.body.result.results).toHaveLength(1);
+    // No argument names another agent.
+    expect((await invoke(s, "memory_enhance", task, { query: "x", agent_id: "w2" })).status).toBe(422);
+  });
+});
+
 describe("what a tool answers", () => {
   test("no stack traces and no hub paths, whatever the plugin throws or returns; slow tools time out", async () => {
     const dataDir = tempDir("m3shd-data-");
