@@ -18,7 +18,10 @@ export const PLUGIN_HOOK_EVENTS = [
 export const PluginHookEventSchema = z.enum(PLUGIN_HOOK_EVENTS);
 export type PluginHookEvent = z.infer<typeof PluginHookEventSchema>;
 
-/** Where a plugin came from: shipped with the hub, or loaded from the plugins directory. */
+/**
+ * Where a plugin came from: `builtin` — shipped with the hub, or registered in code by the process
+ * that embeds it (`createHub(ctx, { plugins })`); `directory` — loaded from the plugins directory.
+ */
 export const PLUGIN_SOURCES = ["builtin", "directory"] as const;
 export const PluginSourceSchema = z.enum(PLUGIN_SOURCES);
 export type PluginSource = z.infer<typeof PluginSourceSchema>;

@@ -304,7 +304,8 @@ export class PluginManager {
           args: tool.args,
           argsJsonSchema: jsonSchemaOf(tool.args),
           capabilities: [...capabilities],
-          handler: tool.handler as RegisteredTool["handler"],
+          // Bound: a handler written as a method may use `this` (its tool definition).
+          handler: tool.handler.bind(tool) as RegisteredTool["handler"],
         });
       },
       hook: (event, handler) => {
