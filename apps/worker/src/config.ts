@@ -68,6 +68,12 @@ export const WorkerConfigSchema = z
      * answer is final as written). See docs/plugins.md.
      */
     toolRounds: z.int().min(0).max(10).default(3),
+    /**
+     * Tell the model which tools it may call: the hub's catalogue (`GET /api/plugins`, the enabled
+     * tools allowed for the task's capability) and the call format, added to the system prompt.
+     * Off by default: prompts and templates may describe the tools themselves.
+     */
+    toolCatalog: z.boolean().default(false),
     /** Where undeliverable results wait (default `~/.m3shd/workers/<id>/spool`). */
     spoolDir: z.string().min(1).optional(),
     logLevel: z.enum(LOG_LEVELS).default("info"),
@@ -136,6 +142,7 @@ const OPTION_OF_PATH: Readonly<Record<string, OptionName>> = {
   pollWaitSeconds: "poll-wait",
   hubRetryMaxMs: "hub-retry-max",
   toolRounds: "tool-rounds",
+  toolCatalog: "tool-catalog",
   spoolDir: "spool-dir",
   logLevel: "log-level",
   "provider.kind": "provider",
@@ -256,6 +263,11 @@ export const CLI_OPTIONS = {
     env: "M3SHD_TOOL_ROUNDS",
     help: "Rounds of [TOOL_CALL] tool calls per task, 0-10 (default 3; 0 = off)",
   },
+  "tool-catalog": {
+    type: "boolean",
+    env: "M3SHD_TOOL_CATALOG",
+    help: "List the hub's tools for the task in the system prompt (env: 1/true)",
+  },
   "log-level": { type: "string", env: "M3SHD_LOG_LEVEL", help: "fatal|error|warn|info|debug|trace|silent" },
   help: { type: "boolean", short: "h", help: "Show this help" },
   version: { type: "boolean", help: "Print the version" },
@@ -308,6 +320,15 @@ function layerFrom(flat: Flat, source: "flag" | "env"): Json {
   set(out, "pollWaitSeconds", wait === undefined ? undefined : Math.max(1, Math.round(wait / 1000)));
   set(out, "hubRetryMaxMs", duration("hub-retry-max"));
   set(out, "toolRounds", number("tool-rounds"));
+  const catalog = flat["tool-catalog"];
+  if (catalog === true) out.toolCatalog = true;
+  else if (typeof catalog === "string") {
+    // From the environment: a word, since a boolean flag has no value.
+    const word = catalog.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(word)) out.toolCatalog = true;
+    else if (["0", "false", "no", "off"].includes(word)) out.toolCatalog = false;
+    else throw new ConfigError(`${where("tool-catalog")}: expected 1/true/yes/on or 0/false/no/off`);
+  }
   set(out, "spoolDir", str("spool-dir"));
   set(out, "logLevel", str("log-level"));
 

@@ -17,6 +17,7 @@ import type {
   InvokeToolInput,
   InvokeToolResponse,
   NextTaskResponse,
+  Plugin,
   RegisterAgentBody,
   StreamChunkBody,
   StreamChunkResponse,
@@ -128,6 +129,12 @@ export class HubClient {
       c.tasks.complete({ params: { id: taskId }, body: withAttempt(body, attempt) }),
     );
     return res.body;
+  }
+
+  /** The hub's plugins: tools, hooks, capability declarations, enabled state. */
+  async listPlugins(): Promise<Plugin[]> {
+    const res = await this.#call((c) => c.plugins.list());
+    return res.body.plugins;
   }
 
   /**

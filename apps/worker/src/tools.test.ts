@@ -2,7 +2,8 @@ import { errorFromResponse } from "@m3shd/client";
 import { M3shdError, StaleAttemptError, toErrorBody } from "@m3shd/protocol";
 import type { RunResult } from "@m3shd/providers";
 import { describe, expect, it } from "vitest";
-import { combineRuns, outcomeOfError, runWithTools, TaskMovedOnError } from "./tools";
+import { loadWorkerConfig } from "./config";
+import { combineRuns, outcomeOfError, runWithTools, TaskMovedOnError, toolCatalog } from "./tools";
 
 function run(output: string, extra: Partial<RunResult> = {}): RunResult {
   return {
@@ -127,5 +128,72 @@ describe("outcomeOfError", () => {
 
   it("sums cost only over calls that had one", () => {
     expect(combineRuns([run("a", { costUsd: null }), run("b", { costUsd: null })]).costUsd).toBeNull();
+  });
+});
+
+describe("toolCatalog", () => {
+  const tool = (name: string, capabilities: string[]) => ({
+    name,
+    description: `${name} does things.`,
+    capabilities,
+    args_schema: { type: "object" },
+  });
+  const plugin = (
+    name: string,
+    enabled: boolean,
+    tools: ReturnType<typeof tool>[],
+    grants: string[] = [],
+  ) => ({
+    name,
+    source: "builtin" as const,
+    enabled,
+    description: "",
+    tools,
+    hooks: [],
+    capabilities: grants.length ? [{ name: "research", description: "", tools: grants }] : [],
+  });
+
+  it("lists the enabled tools the capability may call, with the call format", () => {
+    const text = toolCatalog(
+      [
+        plugin("a", true, [tool("anyone", ["*"]), tool("coders", ["code"])]),
+        plugin("b", false, [tool("off", ["*"])]),
+        plugin("c", true, [tool("granted", ["ops"])]),
+        plugin("d", true, [], ["granted"]),
+      ],
+      "research",
+      3,
+    );
+    expect(text).toContain('[TOOL_CALL] {"tool": "<name>", "args": {...}} [/TOOL_CALL]');
+    expect(text).toContain("You have 3 rounds of tool calls");
+    expect(text).toContain('- anyone: anyone does things. Arguments (JSON Schema): {"type":"object"}');
+    expect(text).toContain("- granted:");
+    expect(text).not.toContain("coders");
+    expect(text).not.toContain("- off:");
+    expect(toolCatalog([plugin("a", true, [tool("coders", ["code"])])], "research", 1)).toBeNull();
+  });
+
+  it("is off unless asked for, by flag or environment", () => {
+    const base = [
+      "--hub",
+      "http://h",
+      "--token",
+      "t",
+      "--id",
+      "w",
+      "--capabilities",
+      "c",
+      "--provider",
+      "jobs",
+    ];
+    const config = (argv: string[], env: Record<string, string> = {}) => {
+      const r = loadWorkerConfig(argv, env);
+      return r.kind === "run" ? r.config : null;
+    };
+    expect(config(base)?.toolCatalog).toBe(false);
+    expect(config([...base, "--tool-catalog"])?.toolCatalog).toBe(true);
+    expect(config(base, { M3SHD_TOOL_CATALOG: "true" })?.toolCatalog).toBe(true);
+    expect(config(base, { M3SHD_TOOL_ROUNDS: "0" })?.toolRounds).toBe(0);
+    expect(() => config(base, { M3SHD_TOOL_CATALOG: "maybe" })).toThrow(/M3SHD_TOOL_CATALOG/);
   });
 });

@@ -1,7 +1,11 @@
 import {
+  ANY_CAPABILITY,
   composeToolPrompt,
   type InvokeToolResponse,
+  type Plugin,
   parseToolCalls,
+  TOOL_CALL_CLOSE,
+  TOOL_CALL_OPEN,
   TOOL_CALLS_PER_ROUND_MAX,
   type ToolOutcome,
   type ToolRound,
@@ -130,4 +134,37 @@ export function outcomeOfError(err: unknown): ToolOutcome {
     };
   }
   throw err;
+}
+
+/**
+ * The system-prompt text listing the tools a task may call (`--tool-catalog`): the enabled
+ * plugins' tools allowed for `capability` (by the tool's own list or an enabled plugin's
+ * capability declaration), each with its description and argument schema, and the call format.
+ * Null when there is none.
+ */
+export function toolCatalog(
+  plugins: readonly Plugin[],
+  capability: string,
+  maxRounds: number,
+): string | null {
+  const enabled = plugins.filter((p) => p.enabled);
+  const granted = new Set(
+    enabled.flatMap((p) => p.capabilities.filter((c) => c.name === capability).flatMap((c) => c.tools)),
+  );
+  const tools = enabled
+    .flatMap((p) => p.tools)
+    .filter(
+      (t) =>
+        t.capabilities.includes(ANY_CAPABILITY) || t.capabilities.includes(capability) || granted.has(t.name),
+    );
+  if (tools.length === 0) return null;
+  return [
+    `You can call tools. To call one, write ${TOOL_CALL_OPEN} {"tool": "<name>", "args": {...}} ${TOOL_CALL_CLOSE} ` +
+      `(at most ${TOOL_CALLS_PER_ROUND_MAX} per answer) and stop: the results come back in the next prompt. ` +
+      `You have ${maxRounds} round${maxRounds === 1 ? "" : "s"} of tool calls; an answer without a tool call is your final answer.`,
+    "Tools:",
+    ...tools.map(
+      (t) => `- ${t.name}: ${t.description} Arguments (JSON Schema): ${JSON.stringify(t.args_schema)}`,
+    ),
+  ].join("\n");
 }

@@ -124,6 +124,7 @@ describe("tool calls through a real worker", () => {
         "llama3.2",
         "--base-url",
         fake.openaiBaseURL,
+        "--tool-catalog",
       ]),
       WORKER_ENV,
     );
@@ -149,6 +150,13 @@ describe("tool calls through a real worker", () => {
       ok: true,
     });
     await worker.waitForLog((l) => l.msg === "tool called" && l.tool === "web_search");
+    // --tool-catalog: the model was told its tools and the call format in the system prompt.
+    const system = fake.requests
+      .map((r) => (r.body as { messages?: { role: string; content: string }[] }).messages?.[0])
+      .find((m) => m?.role === "system");
+    expect(system?.content).toContain('[TOOL_CALL] {"tool": "<name>", "args": {...}} [/TOOL_CALL]');
+    expect(system?.content).toContain("- web_search:");
+    expect(system?.content).toContain("- file_summary:");
 
     // 2. file_summary: a path traversal and a symlink escape are refused; the model is told so.
     const traversal = await t.api.createTask({
