@@ -27,6 +27,7 @@ export const EVENT_TYPES = [
   "approval_expired",
   "escalation_created",
   "escalation_resolved",
+  "plugin_invoked",
 ] as const satisfies readonly MeshEventType[];
 
 export interface SessionUser {

@@ -11,6 +11,9 @@ import { createHubMetrics, type HubMetrics } from "./metrics";
 import { auditRequests } from "./middleware/audit";
 import type { Authenticator } from "./middleware/auth";
 import { errorResponse } from "./middleware/errors";
+import { builtinPlugins } from "./plugins/builtins";
+import { loadPluginDirectory } from "./plugins/loader";
+import { PluginManager, type PluginModule } from "./plugins/manager";
 import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerAuditRoutes } from "./routes/audit";
@@ -19,6 +22,7 @@ import { DOCS_CSP, DOCS_PATH, registerDocsRoutes } from "./routes/docs";
 import { registerHealthRoutes } from "./routes/health";
 import { registerMeRoutes } from "./routes/me";
 import { registerMemoryRoutes } from "./routes/memory";
+import { registerPluginRoutes } from "./routes/plugins";
 import { registerProvenanceRoutes } from "./routes/provenance";
 import { registerSessionRoutes } from "./routes/sessions";
 import { registerStreamRoutes } from "./routes/stream";
@@ -31,6 +35,7 @@ import { registerWorkflowRoutes } from "./routes/workflows";
 import { pruneAuditLog } from "./services/audit";
 import { createDefaultAuthenticator } from "./services/auth";
 import { createHubLimits, type HubLimits } from "./services/limits";
+import { pluginStates } from "./services/plugins";
 import { authConfig } from "./services/sessions";
 import { ensureSeedAdmin } from "./services/users";
 import { startWorkflows } from "./services/workflows";
@@ -39,6 +44,11 @@ import type { HubApp, HubEnv, RouteDeps } from "./types";
 export interface CreateHubOptions {
   /** Resolves credentials; default: master token → agent token → API key → session cookie. */
   authenticate?: Authenticator;
+  /**
+   * Plugin modules registered after the built-ins and before the plugins directory's (an embedder's
+   * own tools, without files on disk).
+   */
+  plugins?: readonly PluginModule[];
 }
 
 export interface Hub {
@@ -50,8 +60,11 @@ export interface Hub {
   limits: HubLimits;
   /** Prometheus metrics (served at `GET /metrics`). */
   metrics: HubMetrics;
+  /** Tools, hooks and capability declarations; the directory's plugins are in once `ready` settles. */
+  plugins: PluginManager;
   /**
-   * Settles when first-run setup is done: the seed admin exists (when `config.dataDir` is set).
+   * Settles when first-run setup is done: the seed admin exists (when `config.dataDir` is set) and
+   * the plugins directory was loaded (a plugin that fails is skipped, never a rejection).
    * `seedAdminPasswordFile` is where its generated password was written, if it was created now.
    */
   ready: Promise<{ seedAdminPasswordFile: string | null }>;
@@ -111,6 +124,12 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   // Recall latency is measured where the hub waits for it (in-process or over HTTP alike).
   if (ctx.memory) ctx.memory = { ...ctx.memory, client: metrics.timeMemory(ctx.memory.client) };
 
+  const pluginsConfig = ctx.config.plugins;
+  const plugins = new PluginManager({
+    logger: ctx.logger.child({ component: "plugins" }),
+    config: pluginsConfig,
+    sensitivePaths: [ctx.config.dataDir, ctx.config.dashboard?.dir],
+  });
   const unsubscribe = ctx.queue.bus.subscribe((raw) => {
     // Events come from our own processes; a shape check on `type` keeps a stray publisher on the
     // channel from reaching subscribers, without paying a full schema parse per event.
@@ -119,6 +138,8 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
     streamHub.ingest(event);
     metrics.event(event.type);
     if (event.type === "task_assigned") waiters.wakeOne(event.data.agent_id);
+    // Hooks run later, off this call (which is the publisher's, often a request's).
+    plugins.dispatch(event, () => pluginStates(ctx));
   });
 
   const app: HubApp = new Hono<HubEnv>();
@@ -143,7 +164,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
     errorResponse(new NotFoundError("route", `${c.req.method} ${c.req.path}`), c, ctx.logger),
   );
 
-  const deps: RouteDeps = { ctx, authenticate, streamHub, waiters, metrics };
+  const deps: RouteDeps = { ctx, authenticate, streamHub, waiters, metrics, plugins };
   registerHealthRoutes(app, deps);
   registerWorkerRoutes(app, deps);
   registerAgentRoutes(app, deps);
@@ -162,6 +183,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   registerDocsRoutes(app, deps);
   registerDashboardRoutes(app, deps);
   registerWebhookRoutes(app, deps, limits);
+  registerPluginRoutes(app, deps);
 
   // Audit retention: old rows are pruned on a timer (every hub process may run it; it is idempotent).
   const auditPruner = setInterval(() => {
@@ -174,10 +196,21 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   }, ctx.config.auditPruneEveryMs ?? 3_600_000);
   auditPruner.unref();
 
+  // Built-ins, then the embedder's, then the directory's, in that order: a directory plugin cannot
+  // take a built-in tool's name. `register` never rejects (a failing plugin is logged and skipped).
+  const pluginsLoaded = (async () => {
+    for (const module of [...builtinPlugins(ctx, pluginsConfig), ...(options.plugins ?? [])]) {
+      await plugins.register("builtin", module);
+    }
+    if (pluginsConfig?.dir) {
+      await loadPluginDirectory(plugins, pluginsConfig.dir, ctx.logger.child({ component: "plugins" }));
+    }
+  })().catch((err: unknown) => ctx.logger.error({ err }, "plugin loading failed"));
   const dataDir = ctx.config.dataDir;
-  const ready = dataDir
+  const seeded = dataDir
     ? ensureSeedAdmin(ctx, dataDir).then((seed) => ({ seedAdminPasswordFile: seed.passwordFile }))
     : Promise.resolve({ seedAdminPasswordFile: null });
+  const ready = Promise.all([seeded, pluginsLoaded]).then(([seed]) => seed);
   // Awaited by whoever starts the hub; this only keeps an unawaited failure from going unseen.
   ready.catch((err: unknown) => ctx.logger.error({ err }, "seed admin setup failed"));
 
@@ -188,9 +221,11 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
     waiters,
     limits,
     metrics,
+    plugins,
     ready,
     close() {
       unsubscribe();
+      plugins.close();
       clearInterval(auditPruner);
       waiters.close();
       streamHub.closeAll();

@@ -3,6 +3,7 @@ import type { MemoryClient } from "@m3shd/memory";
 import type { QueueRuntime } from "@m3shd/queue";
 import type { Registry } from "@m3shd/service-kit";
 import type { Logger } from "pino";
+import type { PluginsConfig } from "./plugins/config";
 import type { WorkflowsConfig } from "./services/workflow-config";
 
 /** Tunables of the hub; every timeout is configurable so tests run in seconds. */
@@ -56,6 +57,8 @@ export interface HubConfig {
    * mesh control). Unset: only the deterministic parsers run.
    */
   interpreter?: { run(input: { prompt: string; system?: string }): Promise<{ output: string }> } | undefined;
+  /** Plugins: the directory loaded at start, timeouts, the built-in tools' settings (docs/plugins.md). */
+  plugins?: PluginsConfig;
 }
 
 /** Session lifetime and login throttling. */

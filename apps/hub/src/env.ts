@@ -75,6 +75,25 @@ export const HubEnvSchema = z.object({
   M3SHD_MEMORY_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** The memory service's token. Unset: read/created at `<data dir>/memory-service-token` (0600). */
   M3SHD_MEMORY_SERVICE_TOKEN: z.string().min(32).optional(),
+  /** Directory of plugin modules loaded at start (docs/plugins.md). Unset: built-in tools only. */
+  M3SHD_PLUGINS_DIR: z.string().min(1).optional(),
+  /** One tool call's limit in ms (under the worker's 30-s request timeout). */
+  M3SHD_PLUGIN_TOOL_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
+  /** One plugin hook run's limit in ms. */
+  M3SHD_PLUGIN_HOOK_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(5_000),
+  /** Who may call which tool: `tool=cap1,cap2;tool2=*` (overrides each tool's own list). */
+  M3SHD_PLUGIN_TOOL_CAPABILITIES: z.string().optional(),
+  /** `web_search`'s SearXNG base URL (JSON format enabled). Unset: the tool answers unavailable. */
+  M3SHD_SEARXNG_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** The only directory `file_summary` reads. Unset: the tool answers unavailable. */
+  M3SHD_FILE_SUMMARY_ROOT: z.string().min(1).optional(),
+  /** Largest file `file_summary` reads (bytes). */
+  M3SHD_FILE_SUMMARY_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
 });
 export type HubEnv = z.infer<typeof HubEnvSchema>;
 

@@ -9,6 +9,7 @@ import { createHub } from "./app";
 import { DEFAULT_HUB_CONFIG } from "./context";
 import { defaultDashboardDir } from "./dashboard-dir";
 import { interpreterFromEnv, parseHubEnv } from "./env";
+import { pluginsFromEnv } from "./plugins/config";
 import { loadHubSecrets } from "./secrets";
 import { serveHub } from "./server";
 import { workflowsFromEnv } from "./services/workflow-config";
@@ -77,6 +78,7 @@ async function main() {
       auditRetentionDays: env.M3SHD_AUDIT_RETENTION_DAYS,
       workflows: workflowsFromEnv(env),
       dashboard: { dir: env.M3SHD_DASHBOARD_DIR ?? defaultDashboardDir(), demo: env.M3SHD_DEMO ?? false },
+      plugins: pluginsFromEnv(env),
     },
   });
   const { seedAdminPasswordFile } = await hub.ready;

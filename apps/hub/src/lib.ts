@@ -23,6 +23,17 @@ export {
   ROUTE_PERMISSION,
   type RoutePermission,
 } from "./middleware/auth";
+export { type PluginsConfig, pluginsFromEnv } from "./plugins/config";
+export {
+  type HookContext,
+  type HookHandler,
+  type PluginApi,
+  PluginManager,
+  type PluginModule,
+  type ToolCallContext,
+  type ToolDefinition,
+  ToolError,
+} from "./plugins/manager";
 export { type HubSecrets, loadHubSecrets } from "./secrets";
 export { type ServedHub, serveHub } from "./server";
 export { USER_ROLE_PERMISSIONS } from "./services/permissions";

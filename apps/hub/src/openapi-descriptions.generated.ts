@@ -105,6 +105,28 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "steps": "Step names and their task ids, in the order the steps were given (empty for a GET).",
     "tasks": "The pipeline's tasks, oldest first."
   },
+  "PluginToolSchema": {
+    "capabilities": "Task capabilities whose agents may call it (`[\"*\"]`: any). A capability declaration that lists the tool allows it too.",
+    "args_schema": "JSON Schema of `args`, generated from the tool's zod schema."
+  },
+  "CapabilityDeclarationSchema": {
+    "tools": "Tools agents running a task of this capability may call, on top of each tool's own list."
+  },
+  "PluginSchema": {
+    "enabled": "Disabled: its tools are refused (409) and its hooks do not run. Persisted across restarts."
+  },
+  "InvokeToolBodySchema": {
+    "task_id": "The task the calling agent is running: it must be `running`, assigned to the caller.",
+    "attempt": "The attempt (lease) the caller claimed it under; an earlier attempt's call is a 409.",
+    "args": "The tool's arguments, validated by its schema (422 when they do not fit)."
+  },
+  "ToolFailureSchema": {
+    "code": "`unavailable`: its backend is down or unconfigured, or it timed out; `internal`: it crashed.",
+    "message": "For the model: never a stack trace or a filesystem path."
+  },
+  "PluginInvokedDataSchema": {
+    "error_code": "The failure's code when `ok` is false."
+  },
   "HandoffPartSchema": {
     "task_id": "The suspended task that handed off.",
     "partial_output": "What it had done so far."

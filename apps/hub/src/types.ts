@@ -4,6 +4,7 @@ import type { StreamHub } from "./events/stream-hub";
 import type { Waiters } from "./events/waiters";
 import type { HubMetrics } from "./metrics";
 import type { Authenticator, Principal } from "./middleware/auth";
+import type { PluginManager } from "./plugins/manager";
 
 /** Hono environment of the hub: per-request variables set by middleware. */
 export interface HubEnv {
@@ -19,4 +20,5 @@ export interface RouteDeps {
   streamHub: StreamHub;
   waiters: Waiters;
   metrics: HubMetrics;
+  plugins: PluginManager;
 }

@@ -400,6 +400,36 @@ describe("audit per domain action", () => {
     },
   );
 
+  secTest(
+    "plugins: disabling and enabling write one row each; setting the same state writes none",
+    async ({ t }) => {
+      await t.hub.ready;
+      const as = { token: MASTER };
+      await expectAudited(
+        t,
+        () => t.call("PUT", "/api/plugins/web_search", { ...as, body: { enabled: false } }),
+        [["plugin.disable", "web_search"]],
+      );
+      await expectAudited(
+        t,
+        () => t.call("PUT", "/api/plugins/web_search", { ...as, body: { enabled: false } }),
+        [],
+      );
+      await expectAudited(
+        t,
+        () => t.call("PUT", "/api/plugins/web_search", { ...as, body: { enabled: true } }),
+        [["plugin.enable", "web_search"]],
+      );
+      // An unknown plugin is a 404: nothing acted on, no row.
+      await expectAudited(
+        t,
+        () => t.call("PUT", "/api/plugins/nope", { ...as, body: { enabled: true } }),
+        [],
+        404,
+      );
+    },
+  );
+
   secTest("every audit action is proved by a test above to write exactly one row", async ({ t }) => {
     void t;
     expect(Object.keys(AUDIT_ACTIONS).filter((a) => !exercised.has(a))).toEqual([]);

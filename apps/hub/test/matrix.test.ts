@@ -5,6 +5,7 @@ import { describe, expect, test } from "vitest";
 import { listRoutePermissions, type RoutePermission } from "../src/middleware/auth";
 import { DOCS_CSP } from "../src/routes/docs";
 import { MEMORY_SPECS } from "./matrix-memory";
+import { PLUGIN_SPECS } from "./matrix-plugins";
 import { WORKFLOW_SPECS } from "./matrix-workflows";
 import {
   type CallOptions,
@@ -346,6 +347,7 @@ const SPECS: Record<string, RouteSpec> = {
   },
   ...WORKFLOW_SPECS,
   ...MEMORY_SPECS,
+  ...PLUGIN_SPECS,
 };
 
 let doneTaskId = "";
@@ -391,6 +393,10 @@ const PINNED: [route: string, principal: PrincipalName, status: number][] = [
   ["DELETE /api/users/:id", "apiKey", 403],
   ["POST /api/auth/password", "master", 401],
   ["GET /api/agents", "apiKey", 200],
+  ["PUT /api/plugins/:name", "commander", 403], // admin:plugins is the admin preset's alone
+  ["PUT /api/plugins/:name", "admin", 200],
+  ["POST /api/plugins/:tool/invoke", "worker", 200],
+  ["POST /api/plugins/:tool/invoke", "session", 403], // a user holds no task of its own
 ];
 
 describe("authorization matrix", () => {

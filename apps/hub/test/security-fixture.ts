@@ -7,9 +7,9 @@ import { insertSession, type OpenedDatabase, openDatabase, upsertAgent } from "@
 import { createInProcessMemoryClient, createMemoryService, generateKek } from "@m3shd/memory";
 import { PERMISSIONS, type Permission, ROLE_PRESETS } from "@m3shd/protocol";
 import { createQueueRuntime, type QueueRuntime } from "@m3shd/queue";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
 import { test as base, onTestFinished } from "vitest";
-import { createHub, type Hub } from "../src/app";
+import { type CreateHubOptions, createHub, type Hub } from "../src/app";
 import { DEFAULT_HUB_CONFIG, type HubConfig } from "../src/context";
 import { USER_ROLE_PERMISSIONS } from "../src/services/permissions";
 import { assertContract } from "./contract";
@@ -31,6 +31,10 @@ export interface TestHubOptions {
   /** A queue runtime of the caller's (e.g. Redis-backed); closed by the caller. */
   queue?: QueueRuntime;
   clock?: Clock;
+  /** The hub's logger (default: silent, or `M3SHD_TEST_LOG`'s level). */
+  logger?: Logger;
+  /** Options of `createHub` (an embedder's plugin modules, …). */
+  hubOptions?: CreateHubOptions;
 }
 
 export interface TestHub {
@@ -57,21 +61,24 @@ export async function startTestHub(options: TestHubOptions = {}): Promise<TestHu
     kek: generateKek(),
     recoveryPublicKey: null,
   });
-  const hub = createHub({
-    memory: { client: createInProcessMemoryClient(memoryService), topK: 5, charBudget: 2000 },
-    database,
-    queue,
-    logger: pino({ level: process.env.M3SHD_TEST_LOG ?? "silent" }),
-    now: () => clock.now,
-    startedAt: clock.now,
-    config: {
-      ...DEFAULT_HUB_CONFIG,
-      masterToken: MASTER,
-      provenanceKey: Buffer.alloc(32, 1),
-      longPollMaxMs: 200,
-      ...options.config,
+  const hub = createHub(
+    {
+      memory: { client: createInProcessMemoryClient(memoryService), topK: 5, charBudget: 2000 },
+      database,
+      queue,
+      logger: options.logger ?? pino({ level: process.env.M3SHD_TEST_LOG ?? "silent" }),
+      now: () => clock.now,
+      startedAt: clock.now,
+      config: {
+        ...DEFAULT_HUB_CONFIG,
+        masterToken: MASTER,
+        provenanceKey: Buffer.alloc(32, 1),
+        longPollMaxMs: 200,
+        ...options.config,
+      },
     },
-  });
+    options.hubOptions,
+  );
   onTestFinished(async () => {
     hub.close();
     await ownQueue?.close();

@@ -1,5 +1,11 @@
 import { dispatcherConfigFromEnv, parseDispatcherEnv } from "@m3shd/dispatcher";
-import { defaultDashboardDir, interpreterFromEnv, parseHubEnv, workflowsFromEnv } from "@m3shd/hub";
+import {
+  defaultDashboardDir,
+  interpreterFromEnv,
+  parseHubEnv,
+  pluginsFromEnv,
+  workflowsFromEnv,
+} from "@m3shd/hub";
 import { onShutdown } from "@m3shd/service-kit";
 import { pino } from "pino";
 import { startMesh } from "./mesh";
@@ -41,6 +47,7 @@ async function main() {
         dir: hubEnv.M3SHD_DASHBOARD_DIR ?? defaultDashboardDir(),
         demo: hubEnv.M3SHD_DEMO ?? false,
       },
+      plugins: pluginsFromEnv(hubEnv),
     },
     // The lifecycle settings come from the same env fragment as the hub's, so they agree.
     dispatcher: dispatcherConfigFromEnv(dispatcherEnv),

@@ -74,6 +74,24 @@ describe("route contract over HTTP", () => {
     await ok(api, "GET", `/api/tasks/${done}/provenance`, 200);
     await ok(api, "GET", "/api/provenance/root", 200);
     await ok(api, "GET", "/api/provenance/consistency?from=1&to=1", 200);
+    // Plugins: the catalogue, an admin's toggle, and a tool call for a running task (fenced).
+    await ok(api, "GET", "/api/plugins", 200);
+    await ok(api, "PUT", "/api/plugins/notify", 200, { enabled: true });
+    const tooled = (await ok<{ task: { id: string } }>(api, "POST", "/api/tasks", 201, task())).body.task.id;
+    const tooledClaim = await api.claim("contract-a", 5);
+    expect(tooledClaim?.task.id).toBe(tooled);
+    const call = { task_id: tooled, attempt: tooledClaim?.attempt, args: { query: "deploy" } };
+    await ok(api, "POST", "/api/plugins/memory_enhance/invoke", 200, call, as("contract-a"));
+    await ok(
+      api,
+      "POST",
+      "/api/plugins/memory_enhance/invoke",
+      409,
+      { ...call, attempt: 99 },
+      as("contract-a"),
+    );
+    const used = { status: "done", output: "used a tool", attempt: tooledClaim?.attempt };
+    await ok(api, "PUT", `/api/tasks/${tooled}`, 200, used, as("contract-a"));
     const handed = (await ok<{ task: { id: string } }>(api, "POST", "/api/tasks", 201, task())).body.task.id;
     const handedClaim = await api.claim("contract-a", 5);
     expect(handedClaim?.task.id).toBe(handed);

@@ -62,6 +62,18 @@ export const WorkerConfigSchema = z
     /** Streamed output is sent every `streamFlushMs`, or as soon as `streamFlushBytes` are buffered. */
     streamFlushMs: z.int().min(10).max(60_000).default(250),
     streamFlushBytes: z.int().min(1).max(LIMITS.streamChunkBytes).default(4096),
+    /**
+     * Rounds of tool calls per task: a model answer with `[TOOL_CALL]` blocks gets them invoked on
+     * the hub and the results fed into the next call, at most this many times (0: never; the
+     * answer is final as written). See docs/plugins.md.
+     */
+    toolRounds: z.int().min(0).max(10).default(3),
+    /**
+     * Tell the model which tools it may call: the hub's catalogue (`GET /api/plugins`, the enabled
+     * tools allowed for the task's capability) and the call format, added to the system prompt.
+     * Off by default: prompts and templates may describe the tools themselves.
+     */
+    toolCatalog: z.boolean().default(false),
     /** Where undeliverable results wait (default `~/.m3shd/workers/<id>/spool`). */
     spoolDir: z.string().min(1).optional(),
     /**
@@ -134,6 +146,8 @@ const OPTION_OF_PATH: Readonly<Record<string, OptionName>> = {
   heartbeatIntervalMs: "heartbeat",
   pollWaitSeconds: "poll-wait",
   hubRetryMaxMs: "hub-retry-max",
+  toolRounds: "tool-rounds",
+  toolCatalog: "tool-catalog",
   spoolDir: "spool-dir",
   healthFile: "health-file",
   logLevel: "log-level",
@@ -260,6 +274,16 @@ export const CLI_OPTIONS = {
     env: "M3SHD_HUB_RETRY_MAX",
     help: "Max reconnect backoff (default 15s)",
   },
+  "tool-rounds": {
+    type: "string",
+    env: "M3SHD_TOOL_ROUNDS",
+    help: "Rounds of [TOOL_CALL] tool calls per task, 0-10 (default 3; 0 = off)",
+  },
+  "tool-catalog": {
+    type: "boolean",
+    env: "M3SHD_TOOL_CATALOG",
+    help: "List the hub's tools for the task in the system prompt (env: 1/true)",
+  },
   "log-level": { type: "string", env: "M3SHD_LOG_LEVEL", help: "fatal|error|warn|info|debug|trace|silent" },
   help: { type: "boolean", short: "h", help: "Show this help" },
   version: { type: "boolean", help: "Print the version" },
@@ -314,6 +338,16 @@ function layerFrom(flat: Flat, source: "flag" | "env"): Json {
   const wait = duration("poll-wait");
   set(out, "pollWaitSeconds", wait === undefined ? undefined : Math.max(1, Math.round(wait / 1000)));
   set(out, "hubRetryMaxMs", duration("hub-retry-max"));
+  set(out, "toolRounds", number("tool-rounds"));
+  const catalog = flat["tool-catalog"];
+  if (catalog === true) out.toolCatalog = true;
+  else if (typeof catalog === "string") {
+    // From the environment: a word, since a boolean flag has no value.
+    const word = catalog.trim().toLowerCase();
+    if (["1", "true", "yes", "on"].includes(word)) out.toolCatalog = true;
+    else if (["0", "false", "no", "off"].includes(word)) out.toolCatalog = false;
+    else throw new ConfigError(`${where("tool-catalog")}: expected 1/true/yes/on or 0/false/no/off`);
+  }
   set(out, "spoolDir", str("spool-dir"));
   set(out, "healthFile", str("health-file"));
   set(out, "logLevel", str("log-level"));

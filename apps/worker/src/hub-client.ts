@@ -14,7 +14,10 @@ import type {
   HandoffResponse,
   HeartbeatBody,
   HeartbeatResponse,
+  InvokeToolInput,
+  InvokeToolResponse,
   NextTaskResponse,
+  Plugin,
   RegisterAgentBody,
   StreamChunkBody,
   StreamChunkResponse,
@@ -124,6 +127,24 @@ export class HubClient {
   async complete(taskId: string, body: CompleteTaskInput, attempt?: number): Promise<CompleteTaskResponse> {
     const res = await this.#call((c) =>
       c.tasks.complete({ params: { id: taskId }, body: withAttempt(body, attempt) }),
+    );
+    return res.body;
+  }
+
+  /** The hub's plugins: tools, hooks, capability declarations, enabled state. */
+  async listPlugins(): Promise<Plugin[]> {
+    const res = await this.#call((c) => c.plugins.list());
+    return res.body.plugins;
+  }
+
+  /**
+   * Calls a tool for a running task (`POST /api/plugins/:tool/invoke`). A tool that ran answers
+   * 200 either way (`ok: false` when it failed); a refusal throws the hub's error. Not retried on
+   * a transport failure: the tool may have run.
+   */
+  async invokeTool(tool: string, body: InvokeToolInput, signal?: AbortSignal): Promise<InvokeToolResponse> {
+    const res = await this.#call((c) =>
+      c.plugins.invoke({ params: { tool }, body, ...(signal ? { signal } : {}) }),
     );
     return res.body;
   }

@@ -6,6 +6,7 @@ import {
   type CompleteTaskInput,
   LIMITS,
   type NextTaskResponse,
+  type Plugin,
   type RegisterAgentBody,
   type Task,
 } from "@m3shd/protocol";
@@ -23,6 +24,7 @@ import { BadResponseError, HubClient, isHubError, isHubStatus, isTransientHubErr
 import { Spool, type SpoolEntry, type SpoolRecord } from "./spool";
 import { ChunkStreamer, type SendOutcome } from "./streamer";
 import { capWithNote, tailWithNote, utf8Bytes } from "./text";
+import { outcomeOf, outcomeOfError, runWithTools, TaskMovedOnError, toolCatalog } from "./tools";
 
 export const WORKER_VERSION = "0.1.0";
 
@@ -491,6 +493,24 @@ export async function startWorker(
       });
   }
 
+  /** The hub's plugin list for `--tool-catalog`, re-read at most every 30 s. */
+  let catalogCache: { at: number; plugins: Plugin[] } | null = null;
+  async function systemFor(task: Task, tlog: Logger): Promise<string | undefined> {
+    const configured = "system" in config.provider ? config.provider.system : undefined;
+    if (!config.toolCatalog || config.toolRounds === 0) return configured;
+    if (!catalogCache || Date.now() - catalogCache.at > 30_000) {
+      try {
+        catalogCache = { at: Date.now(), plugins: await hub.listPlugins() };
+      } catch (err) {
+        // Without the catalogue the task still runs; the prompt may describe its tools itself.
+        tlog.warn({ err: (err as Error).message }, "could not list the hub's tools");
+        return configured;
+      }
+    }
+    const catalog = toolCatalog(catalogCache.plugins, task.required_capability, config.toolRounds);
+    return [configured, catalog].filter(Boolean).join("\n\n") || undefined;
+  }
+
   async function execute(exec: Execution, tlog: Logger): Promise<void> {
     const { task, controller, streamer } = exec;
     const timer = setTimeout(
@@ -507,14 +527,44 @@ export async function startWorker(
     let failure: unknown = null;
     const started = Date.now();
     try {
-      result = await provider.run({
-        // [fencing] The hub composes memory, parent outputs and handoffs with the submitted prompt.
-        prompt: task.composed_prompt,
-        capability: task.required_capability,
-        signal: controller.signal,
-        onText: (text) => streamer.push(text),
+      // [fencing] The hub composes memory, parent outputs and handoffs with the submitted prompt.
+      // The model may call tools: each round's answer streams, the last one is the output.
+      const system = await systemFor(task, tlog);
+      const run = await runWithTools(task.composed_prompt, {
+        maxRounds: config.toolRounds,
+        model: (prompt, round) => {
+          if (round > 0) streamer.push("\n\n");
+          return provider.run({
+            prompt,
+            ...(system !== undefined ? { system } : {}),
+            capability: task.required_capability,
+            signal: controller.signal,
+            onText: (text) => streamer.push(text),
+          });
+        },
+        tool: async (tool, args) => {
+          const callStarted = Date.now();
+          try {
+            const res = await hub.invokeTool(
+              tool,
+              { task_id: task.id, attempt: task.attempt, args },
+              controller.signal,
+            );
+            tlog.info({ tool, ok: res.ok, ms: Date.now() - callStarted }, "tool called");
+            return outcomeOf(res);
+          } catch (err) {
+            const outcome = outcomeOfError(err);
+            tlog.warn({ tool, err: (err as Error).message }, "tool call refused");
+            return outcome;
+          }
+        },
       });
+      if (run.toolRounds > 0) tlog.info({ rounds: run.toolRounds, calls: run.toolCalls }, "tool rounds done");
+      result = run;
     } catch (err) {
+      if (err instanceof TaskMovedOnError && !controller.signal.aborted) {
+        controller.abort(new ExecutionAbort("cancelled", err.message));
+      }
       failure = err;
     } finally {
       clearTimeout(timer);

@@ -45,7 +45,14 @@ export interface TestMesh {
 /** A whole mesh (hub + dispatcher) in this process, on an ephemeral port, torn down after the test. */
 export async function testMesh(
   mode: Mode,
-  options: { dispatcher?: DispatcherConfig; redisUrl?: string; hub?: MeshOptions["hub"] } = {},
+  options: {
+    dispatcher?: DispatcherConfig;
+    redisUrl?: string;
+    /** Hub settings (plugins, …). */
+    hub?: MeshOptions["hub"];
+    /** The mesh's logger (default silent, or `M3SHD_TEST_LOG`'s level). */
+    logger?: MeshOptions["logger"];
+  } = {},
 ): Promise<TestMesh> {
   const dataDirs = [mkdtempSync(join(tmpdir(), "m3shd-worker-e2e-"))];
   const dataDir = dataDirs[0] as string;
@@ -60,7 +67,7 @@ export async function testMesh(
       redisPrefix: prefix,
       dispatcher: { ...FAST_DISPATCHER, ...options.dispatcher },
       ...(options.hub ? { hub: options.hub } : {}),
-      logger: pino({ level: process.env.M3SHD_TEST_LOG ?? "silent" }),
+      logger: options.logger ?? pino({ level: process.env.M3SHD_TEST_LOG ?? "silent" }),
     });
   let mesh: Mesh | null = await boot(0);
   const port = Number(new URL(mesh.url).port);

@@ -26,6 +26,7 @@ const EXPECTED_TABLES = [
   "merkle_leaves",
   "messages",
   "peer_hubs",
+  "plugin_states",
   "provenance_links",
   "rate_limits",
   "sessions",

@@ -92,6 +92,16 @@ const SAMPLE_DATA: { [K in MeshEventType]: MeshEventData<K> } = {
   escalation_resolved: {
     escalation: makeEscalation({ status: "resolved", resolved_at: NOW, resolved_by: "operator" }),
   },
+  plugin_invoked: {
+    tool: "web_search",
+    plugin: "web_search",
+    task_id: taskId,
+    agent_id: "a-1",
+    attempt: 1,
+    ok: false,
+    error_code: "unavailable",
+    duration_ms: 12,
+  },
 };
 
 function sample(type: MeshEventType): MeshEvent {
@@ -112,7 +122,7 @@ describe("MeshEventSchema", () => {
     const fromUnion = MeshEventSchema.options.map((option) => option.shape.type.value);
     expect(fromUnion).toEqual([...EVENT_TYPES]);
     expect(new Set(EVENT_TYPES).size).toBe(EVENT_TYPES.length);
-    expect(EVENT_TYPES).toHaveLength(22);
+    expect(EVENT_TYPES).toHaveLength(23);
     expect(MeshEventTypeSchema.options).toEqual([...EVENT_TYPES]);
   });
 

@@ -3,6 +3,7 @@ import { AgentSchema } from "./agent";
 import { BreakerStateSchema, UrgencySchema } from "./enums";
 import { AgentIdSchema, EpochMsSchema, EventIdSchema, Sha256HexSchema, TaskIdSchema } from "./ids";
 import { MessageSchema } from "./message";
+import { PluginInvokedDataSchema } from "./plugin";
 import { AssignmentSchema, ConfidenceSchema, PrioritySchema, TaskSchema, UsageSchema } from "./task";
 import { ApprovalSchema, EscalationSchema } from "./workflow";
 
@@ -244,6 +245,11 @@ export const EscalationResolvedEventSchema = defineEvent(
   z.object({ escalation: EscalationSchema }),
 );
 
+// Plugins
+
+/** An agent's tool call ran (`POST /api/plugins/:tool/invoke`), successfully or not. */
+export const PluginInvokedEventSchema = defineEvent("plugin_invoked", PluginInvokedDataSchema);
+
 /** Every event the hub streams on `GET /api/stream`, discriminated on `type`. */
 export const MeshEventSchema = z.discriminatedUnion("type", [
   TaskCreatedEventSchema,
@@ -268,6 +274,7 @@ export const MeshEventSchema = z.discriminatedUnion("type", [
   ApprovalExpiredEventSchema,
   EscalationCreatedEventSchema,
   EscalationResolvedEventSchema,
+  PluginInvokedEventSchema,
 ]);
 export type MeshEvent = z.infer<typeof MeshEventSchema>;
 export type MeshEventType = MeshEvent["type"];
@@ -300,6 +307,7 @@ export const EVENT_TYPES = [
   "approval_expired",
   "escalation_created",
   "escalation_resolved",
+  "plugin_invoked",
 ] as const satisfies readonly MeshEventType[];
 
 // Compile-time check that EVENT_TYPES lists every member of the union (a missing one fails here).

@@ -31,8 +31,11 @@ export function startAlertConsumer(ctx: HubContext): void {
   );
 }
 
+/** What one ntfy publish carries (an alert job, or the `notify` tool's message). */
+export type NtfyPublish = Pick<JobPayload<"alerts.send">, "title" | "message" | "priority" | "tags">;
+
 /** One publish, in ntfy's JSON form: POST to the server root with the topic in the body. */
-export async function publishToNtfy(ntfy: NtfyConfig, alert: JobPayload<"alerts.send">): Promise<void> {
+export async function publishToNtfy(ntfy: NtfyConfig, alert: NtfyPublish): Promise<void> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (ntfy.token) headers.authorization = `Bearer ${ntfy.token}`;
   else if (ntfy.username !== undefined && ntfy.password !== undefined) {

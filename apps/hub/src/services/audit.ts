@@ -53,6 +53,8 @@ export const AUDIT_ACTIONS = {
     "an operator control applied by mesh control: capability restriction, maintenance, max concurrent (target: agent id)",
   "webhook.create": "an inbound webhook was created (target: webhook id)",
   "webhook.delete": "an inbound webhook was deleted (target: webhook id)",
+  "plugin.enable": "a disabled plugin was enabled (target: plugin name)",
+  "plugin.disable": "a plugin was disabled: its tools are refused, its hooks stop (target: plugin name)",
   "auth.login_failed": "a login was refused: bad credentials or throttled (target: username)",
   "auth.refused": "a write was refused with 401, 403 or 429 (target: `METHOD route status`)",
 } as const;

@@ -201,7 +201,7 @@ export async function cancelTask(
 }
 
 /** Raises `ForbiddenError` unless `agentId` holds the task (IDOR guard for worker routes). */
-function requireAssignee(row: TaskRow, agentId: string | null): string {
+export function requireAssignee(row: TaskRow, agentId: string | null): string {
   if (!agentId)
     throw new ForbiddenError("This route needs an acting agent (X-M3shd-Agent header or an agent token)");
   if (row.assignedTo !== agentId) {
@@ -220,7 +220,7 @@ function requireAssignee(row: TaskRow, agentId: string | null): string {
 /** A claim that lost its race (cancelled, reclaimed or reassigned meanwhile): try the next task. */
 const LOST_CLAIM: ReadonlySet<string> = new Set(["illegal_transition", "stale_attempt", "forbidden"]);
 
-function requireCurrentAttempt(row: TaskRow, attempt: number): void {
+export function requireCurrentAttempt(row: TaskRow, attempt: number): void {
   if (row.attempt !== attempt) throw new StaleAttemptError(row.id, attempt, row.attempt);
 }
 

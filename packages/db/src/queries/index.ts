@@ -9,6 +9,7 @@ export * from "./dag";
 export * from "./escalations";
 export * from "./messages";
 export * from "./outages";
+export * from "./plugins";
 export * from "./provenance";
 export * from "./shared-context";
 export * from "./sweepers";

@@ -11,6 +11,7 @@ export * from "./escalations";
 export * from "./inbound-webhooks";
 export * from "./messages";
 export * from "./peer-hubs";
+export * from "./plugins";
 export * from "./provenance";
 export * from "./sweeper-runs";
 export * from "./task-idempotency";

@@ -14,6 +14,7 @@ import { KEY_ROUTES } from "./keys";
 import { MEMORY_API_ROUTES } from "./memory";
 import { MESSAGE_ROUTES } from "./messages";
 import { PIPELINE_ROUTES } from "./pipelines";
+import { PLUGIN_ROUTES } from "./plugins";
 import { PROVENANCE_ROUTES } from "./provenance";
 import { STREAM_ROUTES } from "./stream";
 import { TASK_ROUTES } from "./tasks";
@@ -38,6 +39,7 @@ export * from "./keys";
 export * from "./memory";
 export * from "./messages";
 export * from "./pipelines";
+export * from "./plugins";
 export * from "./provenance";
 export * from "./stream";
 export * from "./tasks";
@@ -73,6 +75,7 @@ export const HUB_ROUTES = [
   ...DASHBOARD_ROUTES,
   ...DEMO_ROUTES,
   ...WEBHOOK_ROUTES,
+  ...PLUGIN_ROUTES,
 ] as const satisfies readonly RouteDef[];
 
 /** A hub route's descriptor id, e.g. `tasks.create`. */
