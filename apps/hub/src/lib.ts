@@ -1,11 +1,15 @@
 export { type CreateHubOptions, createHub, type Hub } from "./app";
 export {
   type AuthConfig,
+  type ContributionConfig,
+  contributionFromEnv,
   DEFAULT_AUTH_CONFIG,
+  DEFAULT_CONTRIBUTION_CONFIG,
   DEFAULT_HUB_CONFIG,
   type HubConfig,
   type HubContext,
   type MemorySettings,
+  seededRandom,
 } from "./context";
 export { defaultDashboardDir } from "./dashboard-dir";
 export { type HubEnv, HubEnvSchema, parseHubEnv } from "./env";

@@ -1,5 +1,5 @@
 import { dispatcherConfigFromEnv, parseDispatcherEnv } from "@m3shd/dispatcher";
-import { defaultDashboardDir, parseHubEnv, workflowsFromEnv } from "@m3shd/hub";
+import { contributionFromEnv, defaultDashboardDir, parseHubEnv, workflowsFromEnv } from "@m3shd/hub";
 import { onShutdown } from "@m3shd/service-kit";
 import { pino } from "pino";
 import { startMesh } from "./mesh";
@@ -35,6 +35,7 @@ async function main() {
       trustProxy: hubEnv.M3SHD_TRUST_PROXY,
       auditRetentionDays: hubEnv.M3SHD_AUDIT_RETENTION_DAYS,
       workflows: workflowsFromEnv(hubEnv),
+      contribution: contributionFromEnv(hubEnv),
       dashboard: {
         dir: hubEnv.M3SHD_DASHBOARD_DIR ?? defaultDashboardDir(),
         demo: hubEnv.M3SHD_DEMO ?? false,

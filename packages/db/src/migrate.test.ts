@@ -22,11 +22,14 @@ const EXPECTED_TABLES = [
   "entities",
   "entity_relations",
   "escalations",
+  "ledger_entries",
   "merkle_leaves",
   "messages",
+  "node_keys",
   "peer_hubs",
   "provenance_links",
   "rate_limits",
+  "result_envelopes",
   "sessions",
   "task_chunks",
   "task_deps",
@@ -35,6 +38,7 @@ const EXPECTED_TABLES = [
   "tasks",
   "sweeper_runs",
   "users",
+  "validation_streaks",
   "webhooks",
 ];
 

@@ -49,6 +49,11 @@ export const AUDIT_ACTIONS = {
   "context.set": "a shared-context entry was written (target: key)",
   "context.delete": "a shared-context entry was deleted (target: key)",
   "agent.settings_update": "an agent's escalation target or token cap changed (target: agent id)",
+  "node_key.bind": "a node's first signing key was bound at registration (target: `agent id/key id`)",
+  "node_key.rotate":
+    "an admin bound a new signing key to a node, revoking the old one (target: `agent id/key id`)",
+  "node_key.approve": "an admin approved a node key waiting for approval (target: `agent id/key id`)",
+  "node_key.revoke": "an admin revoked a node key (target: `agent id/key id`)",
   "auth.login_failed": "a login was refused: bad credentials or throttled (target: username)",
   "auth.refused": "a write was refused with 401, 403 or 429 (target: `METHOD route status`)",
 } as const;
