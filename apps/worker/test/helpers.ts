@@ -45,7 +45,7 @@ export interface TestMesh {
 /** A whole mesh (hub + dispatcher) in this process, on an ephemeral port, torn down after the test. */
 export async function testMesh(
   mode: Mode,
-  options: { dispatcher?: DispatcherConfig; redisUrl?: string } = {},
+  options: { dispatcher?: DispatcherConfig; redisUrl?: string; hub?: MeshOptions["hub"] } = {},
 ): Promise<TestMesh> {
   const dataDirs = [mkdtempSync(join(tmpdir(), "m3shd-worker-e2e-"))];
   const dataDir = dataDirs[0] as string;
@@ -59,6 +59,7 @@ export async function testMesh(
       redisUrl,
       redisPrefix: prefix,
       dispatcher: { ...FAST_DISPATCHER, ...options.dispatcher },
+      ...(options.hub ? { hub: options.hub } : {}),
       logger: pino({ level: process.env.M3SHD_TEST_LOG ?? "silent" }),
     });
   let mesh: Mesh | null = await boot(0);
