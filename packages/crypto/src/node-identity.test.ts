@@ -70,6 +70,14 @@ describe("Ed25519 node identity", () => {
       ok: false,
       reason: "malformed_signature",
     });
+    // The last character's unused low bits: another spelling of the same bytes is refused.
+    const last = signature.at(-1) as string;
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const sibling = alphabet[alphabet.indexOf(last) ^ 1] as string;
+    expect(verifyCanonical(id.public_key, payload, signature.slice(0, -1) + sibling)).toEqual({
+      ok: false,
+      reason: "malformed_signature",
+    });
   });
 
   it("writes the identity file 0600, refuses to overwrite it, and reads it back checked", () => {

@@ -53,7 +53,17 @@ export function nodeKeyId(publicKey: string): string {
 
 /** Whether `value` is a base64url raw Ed25519 public key (32 bytes). */
 export function isEd25519PublicKey(value: string): boolean {
-  return /^[A-Za-z0-9_-]{43}$/.test(value) && Buffer.from(value, "base64url").length === 32;
+  return /^[A-Za-z0-9_-]{43}$/.test(value) && isCanonicalBase64url(value, 32);
+}
+
+/**
+ * Whether `value` is the one base64url spelling of `bytes` bytes. The last character of a 32- or
+ * 64-byte value carries unused low bits that decoders ignore, so without this check a key or
+ * signature has several spellings — and a changed byte in a bundle would go unnoticed.
+ */
+function isCanonicalBase64url(value: string, bytes: number): boolean {
+  const decoded = Buffer.from(value, "base64url");
+  return decoded.length === bytes && decoded.toString("base64url") === value;
 }
 
 /** A fresh identity. */
@@ -86,7 +96,8 @@ export type SignatureCheck =
 /** Verifies a `signCanonical` signature. Never throws: a bad key or signature is a result. */
 export function verifyCanonical(publicKey: string, payload: unknown, signature: string): SignatureCheck {
   if (!isEd25519PublicKey(publicKey)) return { ok: false, reason: "malformed_key" };
-  if (!/^[A-Za-z0-9_-]{86}$/.test(signature)) return { ok: false, reason: "malformed_signature" };
+  if (!/^[A-Za-z0-9_-]{86}$/.test(signature) || !isCanonicalBase64url(signature, 64))
+    return { ok: false, reason: "malformed_signature" };
   let data: Buffer;
   try {
     data = Buffer.from(canonicalJson(payload), "utf8");

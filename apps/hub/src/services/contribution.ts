@@ -1,4 +1,11 @@
-import { canonicalJson, hashLeaf, nodeKeyId, sha256Hex, verifyCanonical } from "@m3shd/crypto";
+import {
+  canonicalJson,
+  hashLeaf,
+  isEd25519PublicKey,
+  nodeKeyId,
+  sha256Hex,
+  verifyCanonical,
+} from "@m3shd/crypto";
 import {
   appendLedgerRecord,
   currentNodeKeys,
@@ -69,6 +76,14 @@ export function toApiNodeKey(row: NodeKeyRow): NodeKey {
   };
 }
 
+/** A raw Ed25519 key in its one base64url spelling (else two strings would name one key). */
+function requireCanonicalKey(publicKey: string, field: string): void {
+  if (!isEd25519PublicKey(publicKey))
+    throw new ValidationError(`${field} is not a canonical base64url Ed25519 public key`, [
+      { path: [field], code: "custom", message: "not a canonical base64url Ed25519 public key" },
+    ]);
+}
+
 /**
  * Registration's key check, before the agent row is written: the key a registration presents must
  * be the agent's bound one. The first key presented is bound (trust on first use, like the token's
@@ -91,6 +106,7 @@ export function bindNodeKeyAtRegistration(
       );
     return null;
   }
+  requireCanonicalKey(publicKey, "public_key");
   const keyId = nodeKeyId(publicKey);
   let key = current;
   if (current && current.keyId !== keyId) {
@@ -156,6 +172,7 @@ export function nodeKeySummaries(ctx: HubContext, agentIds?: readonly string[]) 
 export function rotateKey(ctx: HubContext, agentId: string, publicKey: string): NodeKey {
   const db = ctx.database.db;
   if (!getAgent(db, agentId)) throw new NotFoundError("agent", agentId);
+  requireCanonicalKey(publicKey, "public_key");
   const keyId = nodeKeyId(publicKey);
   if (getNodeKey(db, keyId)) throw new ConflictError(`Key ${keyId} is already known`, { key_id: keyId });
   const now = ctx.now();
