@@ -29,6 +29,14 @@ export {
 } from "./middleware/auth";
 export { type HubSecrets, loadHubSecrets } from "./secrets";
 export { type ServedHub, serveHub } from "./server";
+export {
+  checkProbability,
+  decideValidation,
+  HUB_VALIDATOR,
+  ledgerEntryHash,
+  recordContribution,
+  updateStreak,
+} from "./services/contribution";
 export { USER_ROLE_PERMISSIONS } from "./services/permissions";
 export { SEED_ADMIN_PASSWORD_FILE, SEED_ADMIN_USERNAME } from "./services/users";
 export {

@@ -349,7 +349,7 @@ function round6(p: number): number {
  */
 export function decideValidation(
   tx: Executor,
-  ctx: HubContext,
+  config: ContributionConfig,
   row: TaskRow,
   agentId: string,
   body: DoneBody,
@@ -404,7 +404,6 @@ export function decideValidation(
       credit: zero(credit, "unvalidated"),
     };
   }
-  const config = contributionOf(ctx);
   const streak = getValidationStreak(tx, agentId, job);
   const p = checkProbability(config, streak);
   const sampled = p >= 1 || config.random() < p;
@@ -506,7 +505,6 @@ export function ledgerEntryHash(entry: Omit<LedgerEntry, "entry_hash"> & { entry
  */
 export function recordContribution(
   tx: Executor,
-  ctx: HubContext,
   input: {
     row: TaskRow;
     agentId: string;

@@ -45,7 +45,7 @@ import {
   type TaskStatus,
   ValidationError,
 } from "@m3shd/protocol";
-import type { HubContext } from "../context";
+import { contributionOf, type HubContext } from "../context";
 import { audit } from "./audit";
 import {
   decideValidation,
@@ -433,7 +433,7 @@ export async function completeTask(
     const settled = db.transaction(
       (tx) => {
         const verified = verifyResultEnvelope(tx, ctx, row, agent, body);
-        const decision = decideValidation(tx, ctx, row, agent, body);
+        const decision = decideValidation(tx, contributionOf(ctx), row, agent, body);
         if (decision.outcome === "invalid") {
           // The validator recomputed a different output: the result is discarded, the node's
           // streak resets, its breaker counts a failure, and the job re-runs on another node.
@@ -451,7 +451,7 @@ export async function completeTask(
             },
             now,
           });
-          const entry = recordContribution(tx, ctx, { row, agentId: agent, body, verified, decision, now });
+          const entry = recordContribution(tx, { row, agentId: agent, body, verified, decision, now });
           updateStreak(tx, agent, row.requiredCapability, decision, now);
           const transition = recordOutcome(tx, {
             agentId: agent,
@@ -498,7 +498,7 @@ export async function completeTask(
           now,
         });
         const signed = appendProvenance(tx, ctx, updatedRow, body.output, now);
-        const entry = recordContribution(tx, ctx, { row, agentId: agent, body, verified, decision, now });
+        const entry = recordContribution(tx, { row, agentId: agent, body, verified, decision, now });
         updateStreak(tx, agent, row.requiredCapability, decision, now);
         const transition = recordOutcome(tx, {
           agentId: agent,
