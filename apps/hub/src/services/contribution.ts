@@ -360,22 +360,26 @@ export function decideValidation(
     units: 0,
     explanation: `${why}: 0 units`,
   });
+  /** A result recorded, uncredited, because nothing can check it by recomputation. */
+  const unsupported = (reason: string, credit: Credit): ValidationDecision => ({
+    outcome: "unsupported",
+    method: "none",
+    checkedBy: null,
+    streakBefore: 0,
+    checkProbability: 0,
+    reason,
+    credit,
+  });
   if (!isJobName(job)) {
     const credit = modelCredit({
       model: body.model ?? row.model ?? "unknown",
       inputTokens: body.usage?.input_tokens ?? 0,
       outputTokens: body.usage?.output_tokens ?? 0,
     });
-    return {
-      outcome: "unsupported",
-      method: "none",
-      checkedBy: null,
-      streakBefore: 0,
-      checkProbability: 0,
-      reason:
-        "model output is not validated by recomputation (a review by a different agent would validate it)",
-      credit: zero(credit, `unvalidated model work (${credit.explanation} once reviewed)`),
-    };
+    return unsupported(
+      "model output is not validated by recomputation (a review by a different agent would validate it)",
+      zero(credit, `unvalidated model work (${credit.explanation} once reviewed)`),
+    );
   }
   const credit = jobCredit(job, body.output);
   // Only a node that registered as the deterministic `jobs` provider claims a recomputable result.
@@ -383,26 +387,16 @@ export function decideValidation(
   // validated and earns nothing; it cannot escape a check and still be credited.
   const provider = getAgent(tx, agentId)?.provider ?? null;
   if (provider !== "jobs") {
-    return {
-      outcome: "unsupported",
-      method: "none",
-      checkedBy: null,
-      streakBefore: 0,
-      checkProbability: 0,
-      reason: `served by provider ${JSON.stringify(provider)}, not the deterministic jobs provider: not validated`,
-      credit: zero(credit, "unvalidated"),
-    };
+    return unsupported(
+      `served by provider ${JSON.stringify(provider)}, not the deterministic jobs provider: not validated`,
+      zero(credit, "unvalidated"),
+    );
   }
   if ((row.memoryChars ?? 0) > 0) {
-    return {
-      outcome: "unsupported",
-      method: "none",
-      checkedBy: null,
-      streakBefore: 0,
-      checkProbability: 0,
-      reason: "the prompt was composed with agent memory the hub does not keep: it cannot be recomputed",
-      credit: zero(credit, "unvalidated"),
-    };
+    return unsupported(
+      "the prompt was composed with agent memory the hub does not keep: it cannot be recomputed",
+      zero(credit, "unvalidated"),
+    );
   }
   const streak = getValidationStreak(tx, agentId, job);
   const p = checkProbability(config, streak);

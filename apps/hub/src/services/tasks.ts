@@ -535,25 +535,7 @@ export async function completeTask(
       ledger_id: settled.entry.id,
     };
     if (settled.kind === "invalid") {
-      const { updated, breaker, effects, final, error } = settled;
-      await emit(ctx, "task_failed", {
-        task_id: id,
-        agent_id: agent,
-        error,
-        attempts: updated.attempts,
-        max_attempts: updated.maxAttempts,
-        final,
-      });
-      if (breaker) await emit(ctx, "agent_breaker", breaker);
-      if (!final) {
-        await announceRequeue(ctx, {
-          taskId: id,
-          reason: "invalid_result",
-          previousAgentId: agent,
-          attempts: updated.attempts,
-        });
-      }
-      await publishEffects(ctx, effects);
+      await publishFailedAttempt(ctx, { ...settled, id, agent, reason: "invalid_result" });
       return { task: getTask(ctx, id), replayed: false, contribution };
     }
     const { updated, link, leafIndex, breaker, effects } = settled;
@@ -625,10 +607,41 @@ export async function completeTask(
     },
     { behavior: "immediate" },
   );
+  await publishFailedAttempt(ctx, {
+    id,
+    agent,
+    error: body.error,
+    updated,
+    final,
+    breaker,
+    effects,
+    reason: "retry",
+  });
+  return { task: getTask(ctx, id), replayed: false };
+}
+
+/**
+ * After a failed attempt committed (the worker's failure, or a result the validator found invalid):
+ * `task_failed`, the breaker's move, the requeue unless it was the last attempt, then the effects.
+ */
+async function publishFailedAttempt(
+  ctx: HubContext,
+  input: {
+    id: string;
+    agent: string;
+    error: string;
+    updated: TaskRow;
+    final: boolean;
+    breaker: ReturnType<typeof recordOutcome>;
+    effects: ReturnType<typeof onTaskOutcome>;
+    reason: "retry" | "invalid_result";
+  },
+): Promise<void> {
+  const { id, agent, updated, final, breaker } = input;
   await emit(ctx, "task_failed", {
     task_id: id,
     agent_id: agent,
-    error: body.error,
+    error: input.error,
     attempts: updated.attempts,
     max_attempts: updated.maxAttempts,
     final,
@@ -637,13 +650,12 @@ export async function completeTask(
   if (!final) {
     await announceRequeue(ctx, {
       taskId: id,
-      reason: "retry",
+      reason: input.reason,
       previousAgentId: agent,
       attempts: updated.attempts,
     });
   }
-  await publishEffects(ctx, effects);
-  return { task: getTask(ctx, id), replayed: false };
+  await publishEffects(ctx, input.effects);
 }
 
 /**
