@@ -120,7 +120,9 @@ export async function runDispatchPass(
             a.freeSlots > 0 &&
             !overBudget.has(a.id) &&
             !a.row.draining &&
-            a.capabilities.includes(task.requiredCapability),
+            a.capabilities.includes(task.requiredCapability) &&
+            // A node whose result for this task the validator found invalid never gets it back.
+            !task.excludedAgents?.includes(a.id),
         );
         if (capable.length === 0) continue;
         const choice = selectAgent({

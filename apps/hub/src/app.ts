@@ -17,6 +17,7 @@ import { PluginManager, type PluginModule } from "./plugins/manager";
 import { registerAgentRoutes } from "./routes/agents";
 import { registerApiKeyRoutes } from "./routes/api-keys";
 import { registerAuditRoutes } from "./routes/audit";
+import { registerContributionRoutes } from "./routes/contribution";
 import { registerDashboardRoutes } from "./routes/dashboard";
 import { DOCS_CSP, DOCS_PATH, registerDocsRoutes } from "./routes/docs";
 import { registerHealthRoutes } from "./routes/health";
@@ -170,6 +171,7 @@ export function createHub(ctx: HubContext, options: CreateHubOptions = {}): Hub 
   registerAgentRoutes(app, deps);
   registerTaskRoutes(app, deps);
   registerProvenanceRoutes(app, deps);
+  registerContributionRoutes(app, deps);
   registerMemoryRoutes(app, deps);
   registerStreamRoutes(app, deps);
   registerWorkflowRoutes(app, deps);

@@ -59,6 +59,65 @@ export interface HubConfig {
   interpreter?: { run(input: { prompt: string; system?: string }): Promise<{ output: string }> } | undefined;
   /** Plugins: the directory loaded at start, timeouts, the built-in tools' settings (docs/plugins.md). */
   plugins?: PluginsConfig;
+  /** Node identity, validation and credit; defaults in `DEFAULT_CONTRIBUTION_CONFIG`. */
+  contribution?: Partial<ContributionConfig>;
+}
+
+/** Verifiable contribution (docs/contribution.md). */
+export interface ContributionConfig {
+  /** Accept results without a signature from agents with no bound key, marked `unsigned` (true). */
+  allowUnsigned: boolean;
+  /** A node key bound at registration waits for an admin's approval before results are accepted (false). */
+  requireKeyApproval: boolean;
+  /** Consecutive valid results per node × job type during which every result is recomputed (10). */
+  probation: number;
+  /** After probation a result is checked with probability max(minCheckRate, 1 / streak) (0.05). */
+  minCheckRate: number;
+  /** The random source of the spot checks, in [0, 1); inject a seeded one to make tests exact. */
+  random: () => number;
+}
+
+export const DEFAULT_CONTRIBUTION_CONFIG: ContributionConfig = {
+  allowUnsigned: true,
+  requireKeyApproval: false,
+  probation: 10,
+  minCheckRate: 0.05,
+  random: Math.random,
+};
+
+/** The hub's contribution settings, defaults filled in. */
+export function contributionOf(ctx: { config: HubConfig }): ContributionConfig {
+  return { ...DEFAULT_CONTRIBUTION_CONFIG, ...ctx.config.contribution };
+}
+
+/**
+ * mulberry32: a small seeded PRNG in [0, 1). For tests and reproducible runs of the validator's
+ * spot checks — never for anything secret.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Contribution settings from the hub's environment. */
+export function contributionFromEnv(env: {
+  M3SHD_ALLOW_UNSIGNED_RESULTS?: boolean | undefined;
+  M3SHD_REQUIRE_KEY_APPROVAL?: boolean | undefined;
+  M3SHD_VALIDATION_PROBATION: number;
+  M3SHD_VALIDATION_MIN_RATE: number;
+}): Partial<ContributionConfig> {
+  return {
+    allowUnsigned: env.M3SHD_ALLOW_UNSIGNED_RESULTS ?? true,
+    requireKeyApproval: env.M3SHD_REQUIRE_KEY_APPROVAL ?? false,
+    probation: env.M3SHD_VALIDATION_PROBATION,
+    minCheckRate: env.M3SHD_VALIDATION_MIN_RATE,
+  };
 }
 
 /** Session lifetime and login throttling. */

@@ -94,6 +94,18 @@ export const HubEnvSchema = z.object({
     .min(1)
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
+  /**
+   * Accept a result without a node signature from an agent that has no bound key (marked
+   * `unsigned` in the ledger). Default true, so workers without `m3shd-worker init` keep working;
+   * an agent with a bound key must always sign. Set 0 to require every result signed.
+   */
+  M3SHD_ALLOW_UNSIGNED_RESULTS: envFlag(true),
+  /** New node keys wait for an admin's approval (`POST /api/agents/:id/keys/:key_id/approve`). */
+  M3SHD_REQUIRE_KEY_APPROVAL: envFlag(false),
+  /** Adaptive replication: consecutive valid results per node × job type before spot checks (10). */
+  M3SHD_VALIDATION_PROBATION: z.coerce.number().int().min(1).max(10_000).default(10),
+  /** Adaptive replication: the lowest check probability after probation (floor of 1/n; 0.05). */
+  M3SHD_VALIDATION_MIN_RATE: z.coerce.number().min(0).max(1).default(0.05),
 });
 export type HubEnv = z.infer<typeof HubEnvSchema>;
 

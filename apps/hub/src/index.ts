@@ -6,7 +6,7 @@ import { createQueueRuntime } from "@m3shd/queue";
 import { loadOrCreateSecret, onShutdown } from "@m3shd/service-kit";
 import { pino } from "pino";
 import { createHub } from "./app";
-import { DEFAULT_HUB_CONFIG } from "./context";
+import { contributionFromEnv, DEFAULT_HUB_CONFIG } from "./context";
 import { defaultDashboardDir } from "./dashboard-dir";
 import { interpreterFromEnv, parseHubEnv } from "./env";
 import { pluginsFromEnv } from "./plugins/config";
@@ -77,6 +77,7 @@ async function main() {
       trustProxy: env.M3SHD_TRUST_PROXY,
       auditRetentionDays: env.M3SHD_AUDIT_RETENTION_DAYS,
       workflows: workflowsFromEnv(env),
+      contribution: contributionFromEnv(env),
       dashboard: { dir: env.M3SHD_DASHBOARD_DIR ?? defaultDashboardDir(), demo: env.M3SHD_DEMO ?? false },
       plugins: pluginsFromEnv(env),
     },

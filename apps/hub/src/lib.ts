@@ -1,11 +1,15 @@
 export { type CreateHubOptions, createHub, type Hub } from "./app";
 export {
   type AuthConfig,
+  type ContributionConfig,
+  contributionFromEnv,
   DEFAULT_AUTH_CONFIG,
+  DEFAULT_CONTRIBUTION_CONFIG,
   DEFAULT_HUB_CONFIG,
   type HubConfig,
   type HubContext,
   type MemorySettings,
+  seededRandom,
 } from "./context";
 export { defaultDashboardDir } from "./dashboard-dir";
 export { type HubEnv, HubEnvSchema, interpreterFromEnv, parseHubEnv } from "./env";
@@ -36,6 +40,14 @@ export {
 } from "./plugins/manager";
 export { type HubSecrets, loadHubSecrets } from "./secrets";
 export { type ServedHub, serveHub } from "./server";
+export {
+  checkProbability,
+  decideValidation,
+  HUB_VALIDATOR,
+  ledgerEntryHash,
+  recordContribution,
+  updateStreak,
+} from "./services/contribution";
 export { USER_ROLE_PERMISSIONS } from "./services/permissions";
 export { SEED_ADMIN_PASSWORD_FILE, SEED_ADMIN_USERNAME } from "./services/users";
 export {

@@ -15,11 +15,13 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "registered_at": "First registration (ms); re-registering keeps it.",
     "draining": "The worker's last heartbeat said it takes no new work (over its load ceiling). Optional on the wire so clients still read agents from hubs that predate it.",
     "poll_lost_at": "When the agent's long-poll connection closed unanswered (its worker died or was cut off) with no poll open since; `null` while it polls normally. Such an agent is offered no work until it polls again. Optional on the wire, like `draining`.",
-    "operator": "Operator controls (mesh control), kept across re-registrations: the only capabilities it is given work for (null: no restriction), maintenance (no new work), a ceiling under its own slots."
+    "operator": "Operator controls (mesh control), kept across re-registrations: the only capabilities it is given work for (null: no restriction), maintenance (no new work), a ceiling under its own slots.",
+    "node_key": "The node's current signing key (active or pending), or null when it signs nothing."
   },
   "RegisterAgentBodySchema": {
     "capabilities": "Capabilities the agent serves; duplicates rejected.",
-    "instance_id": "A random id the worker process picks once at start (8–64 of `A-Za-z0-9_-`). When a registration names another instance than the agent's previous one, the previous process is gone (a restart under the same agent id): the tasks it held are requeued at once instead of waiting for the zombie sweep, and its late writes are refused by the attempt fencing. Re-registering with the same instance (after a hub restart, say) requeues nothing."
+    "instance_id": "A random id the worker process picks once at start (8–64 of `A-Za-z0-9_-`). When a registration names another instance than the agent's previous one, the previous process is gone (a restart under the same agent id): the tasks it held are requeued at once instead of waiting for the zombie sweep, and its late writes are refused by the attempt fencing. Re-registering with the same instance (after a hub restart, say) requeues nothing.",
+    "public_key": "The node's Ed25519 public key (`m3shd-worker init`). The first registration that carries one binds it to the agent (pending an admin's approval when the hub requires it); a later registration with another key is refused (403) until an admin rotates or revokes the bound key."
   },
   "HeartbeatBodySchema": {
     "active_tasks": "Tasks the worker is executing right now (its own count; the hub keeps its own too).",
@@ -38,6 +40,46 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
   "SummaryAnalyticsSchema": {
     "tasks.success_rate": "done / (done + failed), 0–1; `null` when nothing finished.",
     "agents.avg_uptime_pct": "Mean of the agents' uptime_pct; `null` without agents."
+  },
+  "ResultEnvelopeSchema": {
+    "input_sha256": "SHA-256 (hex) of the task's submitted `prompt` (UTF-8), exactly as the task view returns it.",
+    "output_sha256": "SHA-256 (hex) of the output (UTF-8).",
+    "model": "The completion's `model`, or null when it names none.",
+    "usage": "The completion's `usage`, or null when it reports none.",
+    "started_at": "Worker clock, epoch ms."
+  },
+  "SignedResultEnvelopeSchema": {
+    "signature": "Ed25519 signature, base64url (64 bytes → 86 characters)."
+  },
+  "LedgerEntrySchema": {
+    "seq": "Position in the ledger, from 0.",
+    "job_type": "The task's capability (the job type for deterministic jobs).",
+    "units": "Integer credit; 0 unless the outcome is `valid` or `trusted`.",
+    "basis": "The measured facts the rule reads (`unitsFromBasis(rule, basis)` gives the units back).",
+    "explanation": "How the units were computed, in words and numbers.",
+    "validation.checked_by": "Who checked: `hub-validator`, or null when nobody did.",
+    "validation.streak_before": "The node's consecutive valid results for this job type before this result.",
+    "validation.check_probability": "Probability this result was checked with (1 during probation).",
+    "validation.reason": "Why, in words (e.g. `probation 3/10`, `output differs from recomputation`).",
+    "signed": "Whether the result came with a valid node signature; false = accepted `unsigned`."
+  },
+  "LedgerQuerySchema": {
+    "node": "Only this node's (agent's) entries.",
+    "since": "Only entries created at or after this epoch ms.",
+    "cursor": "Only entries with a `seq` greater than this (the previous page's `next_cursor`).",
+    "tree_size": "Stop at this Merkle tree size: only entries whose leaf is below it (an export's checkpoint)."
+  },
+  "LedgerNodeSummarySchema": {
+    "validated": "Results credited (`valid` + `trusted`).",
+    "streaks": "Consecutive valid results per job type (adaptive replication's `n`).",
+    "streak": "The longest of `streaks` (0 without any)."
+  },
+  "ReceiptResultSchema": {
+    "envelope": "The node's signed envelope; null for a result accepted unsigned.",
+    "merkle": "The ledger entry's leaf in the Merkle log, proved against `tree_size`."
+  },
+  "ReceiptQuerySchema": {
+    "tree_size": "Prove inclusion against this tree size (default: the log's current size)."
   },
   "ErrorBodySchema": {
     "error.message": "Human-readable; never contains secrets or stack traces.",
@@ -165,7 +207,8 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
     "last_event_id": "Alternative to the `Last-Event-ID` header for clients that cannot set headers."
   },
   "CompleteTaskResponseSchema": {
-    "replayed": "The same completion was applied before (a retried request): nothing changed now."
+    "replayed": "The same completion was applied before (a retried request): nothing changed now.",
+    "contribution": "How a `done` result was validated and credited (absent on a failure or a replay)."
   },
   "StreamChunkResponseSchema": {
     "attempt": "The attempt the chunk belongs to.",
@@ -277,7 +320,8 @@ export const FIELD_DESCRIPTIONS: Record<string, Record<string, string>> = {
   },
   "CompleteTaskDoneBodySchema": {
     "output": "At most `LIMITS.outputBytes` (1 MiB) UTF-8 bytes.",
-    "cost_usd": "Worker's cost estimate; the hub may recompute it from its own price table."
+    "cost_usd": "Worker's cost estimate; the hub may recompute it from its own price table.",
+    "envelope": "The node's signed result envelope (see `ResultEnvelopeSchema`). Required once the agent has a bound key (or when the hub requires signed results); a result without one is otherwise accepted and marked `unsigned` in the ledger."
   },
   "CompleteTaskFailedBodySchema": {
     "error": "At most `LIMITS.errorBytes` (8 KB) UTF-8 bytes.",

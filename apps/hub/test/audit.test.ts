@@ -1,4 +1,5 @@
-import { insertEscalation, transitionTask, upsertAgent } from "@m3shd/db";
+import { generateNodeIdentity } from "@m3shd/crypto";
+import { insertEscalation, insertNodeKey, transitionTask, upsertAgent } from "@m3shd/db";
 import { newId } from "@m3shd/protocol";
 import { describe, expect, test } from "vitest";
 import { AuditListResponseSchema } from "../src/schemas/security";
@@ -426,6 +427,66 @@ describe("audit per domain action", () => {
         () => t.call("PUT", "/api/plugins/nope", { ...as, body: { enabled: true } }),
         [],
         404,
+      );
+    },
+  );
+
+  secTest(
+    "node keys: bind at first registration, rotate, approve and revoke write one row each",
+    async ({ t }) => {
+      const as = { token: MASTER };
+      const first = generateNodeIdentity("keyed");
+      const body = { capabilities: ["echo"], max_concurrent: 1 };
+      await expectAudited(
+        t,
+        () =>
+          t.call("POST", "/api/agents/keyed/register", {
+            ...as,
+            body: { ...body, public_key: first.public_key },
+          }),
+        [["node_key.bind", `keyed/${first.key_id}`]],
+      );
+      // Registering again with the bound key binds nothing new.
+      await expectAudited(
+        t,
+        () =>
+          t.call("POST", "/api/agents/keyed/register", {
+            ...as,
+            body: { ...body, public_key: first.public_key },
+          }),
+        [],
+      );
+      const second = generateNodeIdentity("keyed");
+      await expectAudited(
+        t,
+        () => t.call("POST", "/api/agents/keyed/keys", { ...as, body: { public_key: second.public_key } }),
+        [["node_key.rotate", `keyed/${second.key_id}`]],
+        201,
+      );
+      await expectAudited(
+        t,
+        () => t.call("POST", `/api/agents/keyed/keys/${second.key_id}/revoke`, { ...as, body: {} }),
+        [["node_key.revoke", `keyed/${second.key_id}`]],
+      );
+      // Revoking it again is a 409: no row.
+      await expectAudited(
+        t,
+        () => t.call("POST", `/api/agents/keyed/keys/${second.key_id}/revoke`, { ...as, body: {} }),
+        [],
+        409,
+      );
+      const pending = generateNodeIdentity("other");
+      insertNodeKey(t.database.db, {
+        keyId: pending.key_id,
+        agentId: "other",
+        publicKey: pending.public_key,
+        status: "pending",
+        createdAt: t.clock.now,
+      });
+      await expectAudited(
+        t,
+        () => t.call("POST", `/api/agents/other/keys/${pending.key_id}/approve`, { ...as }),
+        [["node_key.approve", `other/${pending.key_id}`]],
       );
     },
   );

@@ -154,7 +154,8 @@ describe("commit-then-cache", () => {
       ).status,
     ).toBe(200);
     const before = (await call("GET", "/api/provenance/root")).body;
-    expect(before.size).toBe(1);
+    // Two leaves per result: its provenance link and its ledger entry.
+    expect(before.size).toBe(2);
 
     // The completion's cost insert aborts: the transaction has signed and appended the leaf by then.
     database.sqlite.exec(
@@ -179,8 +180,8 @@ describe("commit-then-cache", () => {
     database.sqlite.exec("DROP TRIGGER fail_cost");
     database.sqlite.exec("DROP TRIGGER witness_link");
     database.sqlite.exec("DROP TRIGGER witness_leaf");
-    expect(witnessed.sort()).toEqual(["leaf 1", `link ${doomed}`]);
-    expect(database.sqlite.prepare("select count(*) as n from merkle_leaves").get()).toEqual({ n: 1 });
+    expect(witnessed.sort()).toEqual(["leaf 2", "leaf 3", `link ${doomed}`]);
+    expect(database.sqlite.prepare("select count(*) as n from merkle_leaves").get()).toEqual({ n: 2 });
 
     // This process: same size, same root, no phantom tokens.
     expect((await call("GET", "/api/provenance/root")).body).toEqual(before);
@@ -191,14 +192,14 @@ describe("commit-then-cache", () => {
     const second = await spawnHub(dir, dbPath);
     expect(await root(second.url)).toEqual({ status: 200, body: before });
 
-    // The retried completion commits: leaf index 1, both processes serve the same root, and the
+    // The retried completion commits: leaf index 2 (3 is its ledger entry), both processes serve the same root, and the
     // budget alert fires for the usage that was really recorded.
     expect((await complete(doomed, "two")).status).toBe(200);
     const after = (await call("GET", "/api/provenance/root")).body;
-    expect(after.size).toBe(2);
+    expect(after.size).toBe(4);
     expect(await root(second.url)).toEqual({ status: 200, body: after });
     const proof = await call("GET", `/api/tasks/${doomed}/provenance`);
-    expect(proof.body.merkle).toMatchObject({ leaf_index: 1, tree_size: 2, root: after.root });
+    expect(proof.body.merkle).toMatchObject({ leaf_index: 2, tree_size: 4, root: after.root });
     expect(
       AgentSettingsSchema.parse((await call("GET", "/api/agents/w1/settings")).body.settings).tokens_today,
     ).toBe(1200);

@@ -1,5 +1,5 @@
-import { hashPassword } from "@m3shd/crypto";
-import { insertUser, transitionTask, upsertAgent } from "@m3shd/db";
+import { generateNodeIdentity, hashPassword } from "@m3shd/crypto";
+import { insertNodeKey, insertUser, transitionTask, upsertAgent } from "@m3shd/db";
 import { ErrorBodySchema, newId, type Permission } from "@m3shd/protocol";
 import { describe, expect, test } from "vitest";
 import { listRoutePermissions, type RoutePermission } from "../src/middleware/auth";
@@ -105,6 +105,19 @@ async function freshUser(t: TestHub): Promise<string> {
   return id;
 }
 
+/** A node key bound directly (one per cell: approving or revoking it changes it). */
+function freshNodeKey(t: TestHub, agentId: string, status: "pending" | "active"): string {
+  const { public_key, key_id } = generateNodeIdentity();
+  insertNodeKey(t.database.db, {
+    keyId: key_id,
+    agentId,
+    publicKey: public_key,
+    status,
+    createdAt: t.clock.now,
+  });
+  return key_id;
+}
+
 async function freshKey(t: TestHub): Promise<string> {
   const res = await t.call("POST", "/api/keys", { token: MASTER, body: { name: unique("k") } });
   return res.body.api_key.id;
@@ -204,6 +217,33 @@ const SPECS: Record<string, RouteSpec> = {
     build: () => ({ path: `/api/tasks/${doneTaskId}/provenance` }),
   },
   "GET /api/provenance/root": { ok: 200, build: () => ({ path: "/api/provenance/root" }) },
+  "GET /api/tasks/:id/receipt": { ok: 200, build: () => ({ path: `/api/tasks/${doneTaskId}/receipt` }) },
+  "GET /api/ledger": { ok: 200, build: () => ({ path: `/api/ledger?node=${OPS_AGENT}` }) },
+  "GET /api/ledger/summary": { ok: 200, build: () => ({ path: "/api/ledger/summary" }) },
+  "GET /api/agents/:id/keys": { ok: 200, build: () => ({ path: `/api/agents/${OPS_AGENT}/keys` }) },
+  "POST /api/agents/:id/keys": {
+    ok: 201,
+    build: () => ({
+      path: `/api/agents/${OPS_AGENT}/keys`,
+      body: { public_key: generateNodeIdentity().public_key },
+    }),
+  },
+  "POST /api/agents/:id/keys/:key_id/approve": {
+    ok: 200,
+    build: ({ t }) => {
+      const agent = unique("keyed");
+      const key = freshNodeKey(t, agent, "pending");
+      return { path: `/api/agents/${agent}/keys/${key}/approve` };
+    },
+  },
+  "POST /api/agents/:id/keys/:key_id/revoke": {
+    ok: 200,
+    build: ({ t }) => {
+      const agent = unique("keyed");
+      const key = freshNodeKey(t, agent, "active");
+      return { path: `/api/agents/${agent}/keys/${key}/revoke`, body: { reason: "matrix" } };
+    },
+  },
   "GET /api/provenance/consistency": {
     ok: 200,
     build: () => ({ path: "/api/provenance/consistency?from=1&to=1" }),

@@ -1,6 +1,7 @@
 /**
  * `pnpm bench [--only <area>]`: measures the mesh on this machine and ends with ONE line holding a
- * flat JSON object of numbers (progress goes to stderr). Areas: dispatch, sse, dag, memory, dashboard, mcp, imessage.
+ * flat JSON object of numbers (progress goes to stderr). Areas: dispatch, sse, dag, memory, dashboard, mcp, imessage,
+ * contribution.
  * The hub + dispatcher run in this process (the embedded mesh, with or without Redis); the
  * simulated workers run in a child process, talking real HTTP.
  */
@@ -19,7 +20,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: { only: { type: "string" }, quick: { type: "boolean", default: false } },
 });
-const AREAS = ["dispatch", "sse", "dag", "memory", "dashboard", "mcp", "imessage"] as const;
+const AREAS = ["dispatch", "sse", "dag", "memory", "dashboard", "mcp", "imessage", "contribution"] as const;
 type Area = (typeof AREAS)[number];
 const only = values.only as Area | undefined;
 if (only && !AREAS.includes(only)) {
@@ -204,6 +205,12 @@ async function benchImessage() {
   await benchChild(join(here, "../../imessage-bridge/bench/inbound-bench.ts"));
 }
 
+/** `validate.recompute_per_s` and `ledger.append_per_s` (bench/contribution.ts). */
+async function benchContributionArea() {
+  const { benchContribution } = await import("./contribution");
+  Object.assign(results, await benchContribution(values.quick));
+}
+
 const areas: Record<Area, () => Promise<void>> = {
   dispatch: benchDispatch,
   sse: benchSse,
@@ -212,6 +219,7 @@ const areas: Record<Area, () => Promise<void>> = {
   dashboard: benchDashboard,
   mcp: benchMcp,
   imessage: benchImessage,
+  contribution: benchContributionArea,
 };
 for (const area of AREAS) {
   if (only && only !== area) continue;

@@ -1,5 +1,6 @@
 import { dispatcherConfigFromEnv, parseDispatcherEnv } from "@m3shd/dispatcher";
 import {
+  contributionFromEnv,
   defaultDashboardDir,
   interpreterFromEnv,
   parseHubEnv,
@@ -43,6 +44,7 @@ async function main() {
       auditRetentionDays: hubEnv.M3SHD_AUDIT_RETENTION_DAYS,
       workflows: workflowsFromEnv(hubEnv),
       interpreter: interpreterFromEnv(hubEnv),
+      contribution: contributionFromEnv(hubEnv),
       dashboard: {
         dir: hubEnv.M3SHD_DASHBOARD_DIR ?? defaultDashboardDir(),
         demo: hubEnv.M3SHD_DEMO ?? false,

@@ -92,6 +92,24 @@ describe("route contract over HTTP", () => {
     );
     const used = { status: "done", output: "used a tool", attempt: tooledClaim?.attempt };
     await ok(api, "PUT", `/api/tasks/${tooled}`, 200, used, as("contract-a"));
+
+    // Contribution: receipts, the ledger, node keys (bind by registering with a key, rotate,
+    // approve is 409 for an active key, revoke).
+    await ok(api, "GET", `/api/tasks/${done}/receipt`, 200);
+    await ok(api, "GET", "/api/ledger?node=contract-a", 200);
+    await ok(api, "GET", "/api/ledger/summary", 200);
+    const { generateNodeIdentity } = await import("@m3shd/crypto");
+    const first = generateNodeIdentity("contract-k");
+    await ok(api, "POST", "/api/agents/contract-k/register", 200, {
+      capabilities: ["echo"],
+      max_concurrent: 1,
+      public_key: first.public_key,
+    });
+    await ok(api, "GET", "/api/agents/contract-k/keys", 200);
+    const second = generateNodeIdentity("contract-k");
+    await ok(api, "POST", "/api/agents/contract-k/keys", 201, { public_key: second.public_key });
+    await ok(api, "POST", `/api/agents/contract-k/keys/${second.key_id}/approve`, 409);
+    await ok(api, "POST", `/api/agents/contract-k/keys/${second.key_id}/revoke`, 200, { reason: "contract" });
     const handed = (await ok<{ task: { id: string } }>(api, "POST", "/api/tasks", 201, task())).body.task.id;
     const handedClaim = await api.claim("contract-a", 5);
     expect(handedClaim?.task.id).toBe(handed);

@@ -214,28 +214,29 @@ describe.each(MODES)("core loop (%s)", (mode) => {
     }>("GET", `/api/tasks/${ids[1]}/provenance`);
     expect(proof.status).toBe(200);
     expect(proof.body.verdict).toEqual({ ok: true });
-    expect(proof.body.merkle).toMatchObject({ leaf_index: 1, tree_size: 3 });
+    // Each result appends two leaves (its provenance link, then its ledger entry).
+    expect(proof.body.merkle).toMatchObject({ leaf_index: 2, tree_size: 6 });
     const { hashLeaf, verifyInclusion } = await import("@m3shd/crypto");
     const chainHash = proof.body.chain[0]?.hash ?? "";
     const included = verifyInclusion({
-      leafIndex: 1,
-      treeSize: 3,
+      leafIndex: 2,
+      treeSize: 6,
       leafHash: hashLeaf(Buffer.from(chainHash, "hex")),
       proof: proof.body.merkle.proof.map((h) => Buffer.from(h, "hex")),
       root: Buffer.from(proof.body.merkle.root, "hex"),
     });
     expect(included).toEqual({ ok: true });
     const root = await api.call<{ size: number; root: string }>("GET", "/api/provenance/root");
-    expect(root.body).toEqual({ size: 3, root: proof.body.merkle.root });
+    expect(root.body).toEqual({ size: 6, root: proof.body.merkle.root });
     const consistency = await api.call<{ proof: string[]; root_from: string; root_to: string }>(
       "GET",
-      "/api/provenance/consistency?from=1&to=3",
+      "/api/provenance/consistency?from=2&to=6",
     );
     const { verifyConsistency } = await import("@m3shd/crypto");
     expect(
       verifyConsistency({
-        size1: 1,
-        size2: 3,
+        size1: 2,
+        size2: 6,
         root1: Buffer.from(consistency.body.root_from, "hex"),
         root2: Buffer.from(consistency.body.root_to, "hex"),
         proof: consistency.body.proof.map((h) => Buffer.from(h, "hex")),

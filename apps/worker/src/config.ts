@@ -1,10 +1,11 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir, hostname } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { AgentIdSchema, CapabilitySchema, LIMITS } from "@m3shd/protocol";
 import { JOB_NAMES, ProviderConfigSchema } from "@m3shd/providers";
 import { z } from "zod";
+import { defaultIdentityPath } from "./identity";
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -81,6 +82,18 @@ export const WorkerConfigSchema = z
      * checks its age. Unset: no file.
      */
     healthFile: z.string().min(1).optional(),
+    /**
+     * The node's identity file (`m3shd-worker init`). When set, every result is signed with it and
+     * its public key is sent at registration. Default: `$M3SHD_HOME/identity.json` if it exists.
+     */
+    identity: z.string().min(1).optional(),
+    /**
+     * TEST ONLY (env `M3SHD_TEST_CORRUPT_RESULTS`): job types whose results this worker corrupts
+     * (appends a byte), to play a faulty or dishonest node in tests. Logged loudly at start.
+     */
+    testCorruptResults: z.array(z.string()).default([]),
+    /** TEST ONLY (env `M3SHD_TEST_CORRUPT_SIGNATURE=1`): flips a bit of every result signature. */
+    testCorruptSignature: z.boolean().default(false),
     logLevel: z.enum(LOG_LEVELS).default("info"),
     provider: ProviderConfigSchema,
   })
@@ -150,6 +163,7 @@ const OPTION_OF_PATH: Readonly<Record<string, OptionName>> = {
   toolCatalog: "tool-catalog",
   spoolDir: "spool-dir",
   healthFile: "health-file",
+  identity: "identity",
   logLevel: "log-level",
   "provider.kind": "provider",
   "provider.model": "model",
@@ -255,6 +269,11 @@ export const CLI_OPTIONS = {
     env: "M3SHD_HEALTH_FILE",
     help: "Rewrite this file after each hub answer (for a container HEALTHCHECK)",
   },
+  identity: {
+    type: "string",
+    env: "M3SHD_IDENTITY",
+    help: "Node identity file from `m3shd-worker init` (default $M3SHD_HOME/identity.json if present)",
+  },
   "max-load": { type: "string", env: "M3SHD_MAX_LOAD", help: "Refuse work above this 1-min load average" },
   "task-timeout": { type: "string", env: "M3SHD_TASK_TIMEOUT", help: "Abort a task after (default 9m)" },
   "provider-timeout": {
@@ -350,6 +369,7 @@ function layerFrom(flat: Flat, source: "flag" | "env"): Json {
   }
   set(out, "spoolDir", str("spool-dir"));
   set(out, "healthFile", str("health-file"));
+  set(out, "identity", str("identity"));
   set(out, "logLevel", str("log-level"));
 
   set(provider, "kind", str("provider"));
@@ -488,7 +508,15 @@ export function loadWorkerConfig(argv: readonly string[], env: NodeJS.ProcessEnv
       "Invalid worker configuration:\n  provider: required (--provider or M3SHD_PROVIDER)",
     );
   }
-  const kind = merged.provider.kind;
+  if (merged.identity === undefined) {
+    const fallback = defaultIdentityPath(env);
+    if (existsSync(fallback)) merged = { ...merged, identity: fallback };
+  }
+  // Test-only fault injection comes from the environment alone (never a flag or the config file).
+  const corrupt = env.M3SHD_TEST_CORRUPT_RESULTS;
+  if (corrupt) merged = { ...merged, testCorruptResults: parseList(corrupt) };
+  if (env.M3SHD_TEST_CORRUPT_SIGNATURE === "1") merged = { ...merged, testCorruptSignature: true };
+  const kind = isObject(merged.provider) ? merged.provider.kind : undefined;
   return { kind: "run", config: parseWorkerConfig(merged, (path) => describeConfigPath(path, kind)) };
 }
 

@@ -16,6 +16,7 @@ export {
   isTransientHubError,
   withAttempt,
 } from "./hub-client";
+export { defaultIdentityPath, initIdentity, m3shdHome, signResult } from "./identity";
 export type { SpoolEntry, SpoolRecord } from "./spool";
 export { Spool, SpoolRecordSchema, spoolFileName } from "./spool";
 export type { ChunkStreamerOptions, SendOutcome } from "./streamer";

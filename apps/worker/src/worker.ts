@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { renameSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
+import { readIdentityFile } from "@m3shd/crypto";
 import {
   type Agent,
   type CompleteTaskInput,
@@ -8,6 +9,7 @@ import {
   type NextTaskResponse,
   type Plugin,
   type RegisterAgentBody,
+  type SignedResultEnvelope,
   type Task,
 } from "@m3shd/protocol";
 import {
@@ -21,6 +23,7 @@ import {
 import { type Logger, pino } from "pino";
 import { parseWorkerConfig, type WorkerConfig, type WorkerConfigInput } from "./config";
 import { BadResponseError, HubClient, isHubError, isHubStatus, isTransientHubError } from "./hub-client";
+import { signResult } from "./identity";
 import { Spool, type SpoolEntry, type SpoolRecord } from "./spool";
 import { ChunkStreamer, type SendOutcome } from "./streamer";
 import { capWithNote, tailWithNote, utf8Bytes } from "./text";
@@ -148,7 +151,21 @@ export async function startWorker(
       base: { service: "worker", agent_id: config.id },
       redact: { paths: ["token", "*.token", "apiKey", "*.apiKey", "authorization"], censor: "[redacted]" },
     });
-  const provider = deps.provider ?? createProvider(config.provider);
+  const identity = config.identity ? readIdentityFile(config.identity) : null;
+  const corrupt = new Set(config.testCorruptResults);
+  const provider =
+    deps.provider ??
+    createProvider(
+      config.provider,
+      corrupt.size > 0
+        ? { corruptJobOutput: (job, output) => (corrupt.has(job) ? `${output} ` : output) }
+        : {},
+    );
+  if (corrupt.size > 0 || config.testCorruptSignature)
+    log.warn(
+      { corrupt_results: [...corrupt], corrupt_signature: config.testCorruptSignature },
+      "TEST ONLY: this worker corrupts its results on purpose (M3SHD_TEST_CORRUPT_*)",
+    );
   const readLoad = deps.loadavg ?? (() => loadavg()[0] ?? 0);
   const hub = new HubClient({
     baseUrl: config.hub,
@@ -281,6 +298,8 @@ export async function startWorker(
     // This process, as opposed to an earlier one under the same agent id: when the hub sees a new
     // instance it requeues what the old one held at once (a kill -9 and restart loses no time).
     instance_id: randomBytes(12).toString("base64url"),
+    // The node's signing key: bound to this agent at its first registration.
+    ...(identity ? { public_key: identity.public_key } : {}),
   };
 
   /** Registers (again), retrying transient failures; throws on a fatal refusal. */
@@ -590,13 +609,32 @@ export async function startWorker(
         );
         return;
       }
+      const model = result.model.slice(0, LIMITS.nameChars);
+      const usage = result.usageReported ? result.usage : null;
       const body: ResultBody = {
         status: "done",
         output: result.output,
-        model: result.model.slice(0, LIMITS.nameChars),
-        ...(result.usageReported ? { usage: result.usage } : {}),
+        model,
+        ...(usage ? { usage } : {}),
         ...(result.confidence !== null ? { confidence: result.confidence } : {}),
         ...(result.costUsd !== null ? { cost_usd: result.costUsd } : {}),
+        // Signed by the node's key, so a stolen bearer token alone cannot forge this result.
+        ...(identity
+          ? {
+              envelope: withTestSignatureFault(
+                signResult(identity, {
+                  task,
+                  attempt: task.attempt,
+                  agentId: config.id,
+                  output: result.output,
+                  model,
+                  usage,
+                  startedAt: started,
+                  finishedAt: Date.now(),
+                }),
+              ),
+            }
+          : {}),
       };
       stats.completed++;
       stats.consecutiveFailures = 0;
@@ -677,6 +715,14 @@ export async function startWorker(
     );
   }
 
+  /** TEST ONLY: a signature with one bit flipped (`M3SHD_TEST_CORRUPT_SIGNATURE=1`). */
+  function withTestSignatureFault(envelope: SignedResultEnvelope): SignedResultEnvelope {
+    if (!config.testCorruptSignature) return envelope;
+    const bytes = Buffer.from(envelope.signature, "base64url");
+    bytes[0] = (bytes[0] ?? 0) ^ 1;
+    return { ...envelope, signature: bytes.toString("base64url") };
+  }
+
   function completeRecord(exec: Execution, body: ResultBody): SpoolRecord {
     return {
       version: 1,
@@ -750,7 +796,12 @@ export async function startWorker(
       if (record.kind === "complete") {
         const res = await hub.complete(record.task_id, record.body, record.lease);
         rlog.info(
-          { status: record.body.status, replayed: res.replayed, from_spool: !firstTry },
+          {
+            status: record.body.status,
+            replayed: res.replayed,
+            from_spool: !firstTry,
+            ...(res.contribution ? { contribution: res.contribution } : {}),
+          },
           "result delivered",
         );
       } else {

@@ -169,7 +169,8 @@ describe.each(MODES)("worker crashes and hub outages (%s)", (mode) => {
     const provenance = await t.api.provenance(task.id);
     expect(provenance.verdict.ok).toBe(true);
     expect(provenance.chain.filter((l) => l.task_id === task.id)).toHaveLength(1);
-    expect(await t.api.merkleSize()).toBe(1);
+    // One result: its provenance leaf and its ledger entry's leaf.
+    expect(await t.api.merkleSize()).toBe(2);
     worker.child.kill("SIGTERM");
     expect((await worker.exited).code).toBe(0);
     expect(worker.logs.filter((l) => l.msg === "result delivered")).toHaveLength(1);

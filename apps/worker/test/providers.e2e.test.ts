@@ -213,6 +213,7 @@ describe("every provider, end to end, through real m3shd-worker processes", () =
       expect(JSON.stringify(w.logs)).not.toContain("test-master-token");
       expect(w.stderr()).not.toContain("test-master-token");
     }
-    await until(async () => (await t.api.merkleSize()) === specs.length, 5000, "merkle size");
+    // Two leaves per result: the provenance link and the ledger entry.
+    await until(async () => (await t.api.merkleSize()) === 2 * specs.length, 5000, "merkle size");
   });
 });

@@ -22,6 +22,8 @@ describe("the README's commands", () => {
       .sort();
     expect(tasks).toEqual([
       "@m3shd/client#build",
+      "@m3shd/crypto#build",
+      "@m3shd/jobs#build",
       "@m3shd/protocol#build",
       "@m3shd/providers#build",
       "@m3shd/worker#build",

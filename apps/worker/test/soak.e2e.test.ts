@@ -26,7 +26,8 @@ import {
  * as `m3shd-worker` is), three real workers, a private redis-server. 1,000 tasks are created in
  * waves while a worker, the dispatcher and the hub are each killed with SIGKILL and restarted, and
  * Redis is flushed. Nothing is done by hand: every task must end `done` exactly once — one
- * completion, one provenance link, one Merkle leaf — with its own output.
+ * completion, one provenance link, one ledger entry, two Merkle leaves (link and entry) — with its
+ * own output.
  */
 const TASKS = 1000;
 const WAVES = 5;
@@ -223,7 +224,10 @@ describe("soak (split mode)", () => {
       expect(q("SELECT COUNT(*) AS n, COUNT(DISTINCT task_id) AS d FROM provenance_links")).toEqual([
         { n: TASKS, d: TASKS },
       ]);
-      expect(q("SELECT COUNT(*) AS n FROM merkle_leaves")).toEqual([{ n: TASKS }]);
+      expect(q("SELECT COUNT(*) AS n, COUNT(DISTINCT task_id) AS d FROM ledger_entries")).toEqual([
+        { n: TASKS, d: TASKS },
+      ]);
+      expect(q("SELECT COUNT(*) AS n FROM merkle_leaves")).toEqual([{ n: 2 * TASKS }]);
     } finally {
       db.close();
     }

@@ -20,6 +20,17 @@ export {
   verifyConsistency,
   verifyInclusion,
 } from "./merkle-proof";
+export type { NodeIdentity, SignatureCheck } from "./node-identity";
+export {
+  canonicalJson,
+  generateNodeIdentity,
+  isEd25519PublicKey,
+  nodeKeyId,
+  readIdentityFile,
+  signCanonical,
+  verifyCanonical,
+  writeIdentityFile,
+} from "./node-identity";
 export type { PasswordHashOptions } from "./password";
 export { DEFAULT_PASSWORD_ITERATIONS, hashPassword, needsRehash, verifyPassword } from "./password";
 export type {

@@ -23,12 +23,15 @@ const EXPECTED_TABLES = [
   "entity_relations",
   "escalations",
   "inbound_webhooks",
+  "ledger_entries",
   "merkle_leaves",
   "messages",
+  "node_keys",
   "peer_hubs",
   "plugin_states",
   "provenance_links",
   "rate_limits",
+  "result_envelopes",
   "sessions",
   "task_chunks",
   "task_deps",
@@ -38,6 +41,7 @@ const EXPECTED_TABLES = [
   "sweeper_runs",
   "users",
   "webhook_deliveries",
+  "validation_streaks",
   "webhooks",
 ];
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { NodeKeyIdSchema, NodeKeyStatusSchema, NodePublicKeySchema } from "./contribution";
 import { AgentStatusSchema, BreakerStateSchema } from "./enums";
 import { AgentIdSchema, CapabilitySchema, EpochMsSchema, TaskIdSchema } from "./ids";
 import { LIMITS, utf8ByteLength } from "./limits";
@@ -81,6 +82,8 @@ export const AgentSchema = z.object({
       max_concurrent: z.int().min(1).nullable(),
     })
     .optional(),
+  /** The node's current signing key (active or pending), or null when it signs nothing. */
+  node_key: z.object({ key_id: NodeKeyIdSchema, status: NodeKeyStatusSchema }).nullable().optional(),
 });
 export type Agent = z.infer<typeof AgentSchema>;
 
@@ -112,6 +115,12 @@ export const RegisterAgentBodySchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_-]{8,64}$/, "Expected 8-64 characters of A-Za-z0-9_-")
     .optional(),
+  /**
+   * The node's Ed25519 public key (`m3shd-worker init`). The first registration that carries one
+   * binds it to the agent (pending an admin's approval when the hub requires it); a later
+   * registration with another key is refused (403) until an admin rotates or revokes the bound key.
+   */
+  public_key: NodePublicKeySchema.optional(),
 });
 export type RegisterAgentBody = z.infer<typeof RegisterAgentBodySchema>;
 

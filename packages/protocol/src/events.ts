@@ -118,6 +118,7 @@ export const REQUEUE_REASONS = [
   "restarted", // its agent re-registered as a new worker instance (the old process is gone)
   "pickup_timeout", // assigned but not picked up within the pickup timeout
   "peer_returned", // a peer hub gave a relayed task back
+  "invalid_result", // the validator found its result wrong: it re-runs on another node
   "released", // its last dependency completed (`waiting` → `queued`)
 ] as const;
 export const RequeueReasonSchema = z.enum(REQUEUE_REASONS);

@@ -27,6 +27,7 @@ export const ID_PREFIXES = {
   audit: "aud",
   cost: "cost",
   memory: "mem",
+  ledger: "led",
 } as const;
 export type IdPrefix = (typeof ID_PREFIXES)[keyof typeof ID_PREFIXES];
 

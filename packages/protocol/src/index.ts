@@ -1,6 +1,7 @@
 export * from "./agent";
 export * from "./alerts";
 export * from "./analytics";
+export * from "./contribution";
 export * from "./dag";
 export * from "./enums";
 export * from "./errors";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { SignedResultEnvelopeSchema } from "./contribution";
 import {
   BreakerStateSchema,
   PRIORITY_DEFAULT,
@@ -242,6 +243,12 @@ export const CompleteTaskDoneBodySchema = z.strictObject({
   confidence: ConfidenceSchema.optional(),
   /** Worker's cost estimate; the hub may recompute it from its own price table. */
   cost_usd: z.number().min(0).optional(),
+  /**
+   * The node's signed result envelope (see `ResultEnvelopeSchema`). Required once the agent has a
+   * bound key (or when the hub requires signed results); a result without one is otherwise
+   * accepted and marked `unsigned` in the ledger.
+   */
+  envelope: SignedResultEnvelopeSchema.optional(),
 });
 
 /** `PUT /api/tasks/:id` with `status: "failed"`. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { anthropicAttempt } from "./anthropic";
 import { cliAttempt } from "./cli";
-import { jobsAttempt } from "./jobs";
+import { type CorruptOutput, jobsAttempt } from "./jobs";
 import { openaiAttempt } from "./openai";
 import { DEFAULT_PRICES, estimateCostUsd, PriceTableSchema } from "./pricing";
 import { DEFAULT_RETRY_POLICY, type RetryDeps, runWithRetry } from "./retry";
@@ -144,6 +144,11 @@ export type ProviderConfigInput = z.input<typeof ProviderConfigSchema>;
 export interface ProviderDeps extends RetryDeps {
   /** `fetch` handed to the SDKs (tests, proxies). */
   fetch?: typeof fetch;
+  /**
+   * TEST ONLY: rewrites a `jobs` result before it is returned, to play a faulty or dishonest node
+   * (the worker sets it from `M3SHD_TEST_CORRUPT_RESULTS`). Never set in production.
+   */
+  corruptJobOutput?: CorruptOutput;
 }
 
 function attemptFor(config: ProviderConfig, deps: ProviderDeps): Attempt {
@@ -180,7 +185,7 @@ function attemptFor(config: ProviderConfig, deps: ProviderDeps): Attempt {
         model: config.model,
       });
     case "jobs":
-      return jobsAttempt(config.model);
+      return jobsAttempt(config.model, deps.corruptJobOutput);
     default: {
       const unreachable: never = config;
       throw new Error(`Unknown provider kind ${JSON.stringify(unreachable)}`);

@@ -23,7 +23,7 @@ export {
   parseRetryAfter,
   toProviderError,
 } from "./errors";
-export type { JobName, JobRequest, JobRequestInput } from "./jobs";
+export type { CorruptOutput, JobName, JobRequest, JobRequestInput } from "./jobs";
 export {
   JOB_NAMES,
   JobRequestSchema,

@@ -46,7 +46,14 @@ export function registerTaskRoutes(app: HubApp, { ctx, authenticate }: RouteDeps
 
   handle(app, completeTaskRoute, authenticate, async (c, { params, body }) => {
     const result = await completeTask(ctx, params.id, actingAgent(c), body);
-    return { status: 200, body: { task: result.task, replayed: result.replayed } };
+    return {
+      status: 200,
+      body: {
+        task: result.task,
+        replayed: result.replayed,
+        ...(result.contribution ? { contribution: result.contribution } : {}),
+      },
+    };
   });
 
   handle(app, streamChunkRoute, authenticate, async (c, { params, body }) => ({

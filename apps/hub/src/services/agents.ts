@@ -22,6 +22,7 @@ import {
   type RegisterAgentBody,
 } from "@m3shd/protocol";
 import type { HubContext } from "../context";
+import { bindNodeKeyAtRegistration, nodeKeySummaries } from "./contribution";
 import { emit } from "./events";
 import { workflowsOf } from "./workflow-config";
 
@@ -35,7 +36,11 @@ function requireAgent(ctx: HubContext, id: string): AgentRow {
 export async function getAgent(ctx: HubContext, id: string): Promise<Agent> {
   const row = requireAgent(ctx, id);
   const active = countActiveTasksByAgent(ctx.database.db, [id]).get(id) ?? 0;
-  return toApiAgent(row, { activeTasks: active, lastSeen: await ctx.queue.liveness.lastSeen(id) });
+  const nodeKey = nodeKeySummaries(ctx, [id])(id);
+  return {
+    ...toApiAgent(row, { activeTasks: active, lastSeen: await ctx.queue.liveness.lastSeen(id) }),
+    node_key: nodeKey,
+  };
 }
 
 /** Every agent, ordered by id. */
@@ -43,9 +48,11 @@ export async function listAgents(ctx: HubContext): Promise<Agent[]> {
   const rows = dbListAgents(ctx.database.db);
   const active = countActiveTasksByAgent(ctx.database.db);
   const seen = await ctx.queue.liveness.all();
-  return rows.map((r) =>
-    toApiAgent(r, { activeTasks: active.get(r.id) ?? 0, lastSeen: seen.get(r.id) ?? null }),
-  );
+  const keyOf = nodeKeySummaries(ctx);
+  return rows.map((r) => ({
+    ...toApiAgent(r, { activeTasks: active.get(r.id) ?? 0, lastSeen: seen.get(r.id) ?? null }),
+    node_key: keyOf(r.id),
+  }));
 }
 
 /**
@@ -69,6 +76,8 @@ export async function registerAgent(
         allowed,
       });
   }
+  // The node's signing key: bound on first use, and required from then on (403 otherwise).
+  bindNodeKeyAtRegistration(ctx, id, body.public_key);
   const now = ctx.now();
   const before = dbGetAgent(ctx.database.db, id);
   // Another worker process than the one that registered last: that one is gone (a restart under

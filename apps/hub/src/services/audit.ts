@@ -55,6 +55,11 @@ export const AUDIT_ACTIONS = {
   "webhook.delete": "an inbound webhook was deleted (target: webhook id)",
   "plugin.enable": "a disabled plugin was enabled (target: plugin name)",
   "plugin.disable": "a plugin was disabled: its tools are refused, its hooks stop (target: plugin name)",
+  "node_key.bind": "a node's first signing key was bound at registration (target: `agent id/key id`)",
+  "node_key.rotate":
+    "an admin bound a new signing key to a node, revoking the old one (target: `agent id/key id`)",
+  "node_key.approve": "an admin approved a node key waiting for approval (target: `agent id/key id`)",
+  "node_key.revoke": "an admin revoked a node key (target: `agent id/key id`)",
   "auth.login_failed": "a login was refused: bad credentials or throttled (target: username)",
   "auth.refused": "a write was refused with 401, 403 or 429 (target: `METHOD route status`)",
 } as const;

@@ -149,6 +149,32 @@ export function getTaskProvenance(ctx: HubContext, taskId: string) {
   };
 }
 
+/**
+ * Inclusion proof of leaf `leafIndex` against the log at `treeSize` (default: its current size),
+ * from committed leaves only. Throws a 422 when `treeSize` is beyond the log.
+ */
+export function merkleInclusion(ctx: HubContext, leafIndex: number, treeSize?: number) {
+  const log = syncedLog(ctx);
+  const size = treeSize ?? log.size;
+  if (size > log.size || leafIndex >= size) {
+    throw new ValidationError(`tree_size must be ≤ ${log.size} and above the leaf (${leafIndex})`, [
+      { path: ["tree_size"], code: "too_big", message: `tree_size must be ≤ ${log.size}` },
+    ]);
+  }
+  return {
+    leaf_index: leafIndex,
+    leaf_hash: log.leafHash(leafIndex).toString("hex"),
+    tree_size: size,
+    root: log.root(size).toString("hex"),
+    proof: log.inclusionProof(leafIndex, size).map((h) => h.toString("hex")),
+  };
+}
+
+/** The log's committed size. */
+export function merkleSize(ctx: HubContext): number {
+  return syncedLog(ctx).size;
+}
+
 /** `GET /api/provenance/root`. */
 export function getMerkleRoot(ctx: HubContext) {
   const log = syncedLog(ctx);

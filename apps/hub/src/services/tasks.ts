@@ -19,10 +19,12 @@ import {
   toApiTasks,
   transitionTask,
 } from "@m3shd/db";
+import { isJobName, readJobRequest } from "@m3shd/jobs";
 import { announceRequeue, recordOutcome } from "@m3shd/lifecycle";
 import {
   type CancelTaskBody,
   type CompleteTaskBody,
+  type CompletionContribution,
   type CreateTaskBody,
   composeTaskPrompt,
   ForbiddenError,
@@ -43,8 +45,15 @@ import {
   type TaskStatus,
   ValidationError,
 } from "@m3shd/protocol";
-import type { HubContext } from "../context";
+import { contributionOf, type HubContext } from "../context";
 import { audit } from "./audit";
+import {
+  decideValidation,
+  HUB_VALIDATOR,
+  recordContribution,
+  updateStreak,
+  verifyResultEnvelope,
+} from "./contribution";
 import { onTaskCancelled, onTaskHandedOff, onTaskOutcome, publishEffects } from "./dag";
 import { emit } from "./events";
 import { appendProvenance, provenanceLeaf } from "./provenance";
@@ -83,6 +92,22 @@ function requestHash(input: CreateTaskBody): string {
 }
 
 /**
+ * A task for a deterministic job (its capability names one, or its prompt is a job request in
+ * either JSON form) must be a request the job accepts: an unknown parameter or a value out of range
+ * is a 422 naming the parameter and its range now, not a failed task later.
+ */
+function requireValidJobPrompt(prompt: string, capability: string): void {
+  const read = readJobRequest(prompt, capability);
+  if (read.ok !== false) return;
+  // A model task whose prompt merely looks like a job request is the model's business.
+  if (!isJobName(capability)) return;
+  throw new ValidationError(
+    read.message,
+    read.issues.map((i) => ({ path: ["prompt", ...i.path], code: "custom", message: i.message })),
+  );
+}
+
+/**
  * `POST /api/tasks`. With `idempotency_key`, a repeat by the same caller returns the first task
  * with `replayed: true` — no second row, no second `task_created`, no second dispatch.
  */
@@ -97,6 +122,7 @@ export async function submitTask(
       { path: ["deadline"], code: "too_small", message: "deadline must be in the future" },
     ]);
   }
+  requireValidJobPrompt(input.prompt, input.required_capability);
   const db = ctx.database.db;
   const insert = {
     task: {
@@ -391,7 +417,7 @@ export async function completeTask(
   id: string,
   agentId: string | null,
   body: CompleteTaskBody,
-): Promise<{ task: Task; replayed: boolean }> {
+): Promise<{ task: Task; replayed: boolean; contribution?: CompletionContribution }> {
   const db = ctx.database.db;
   const row = requireTask(db, id);
   const agent = requireAssignee(row, agentId);
@@ -403,9 +429,58 @@ export async function completeTask(
   const now = ctx.now();
 
   if (body.status === "done") {
-    // One transaction: the result is done, signed, logged and counted together, or not at all.
-    const { updated, link, leafIndex, breaker, effects } = db.transaction(
+    // One transaction: the result's signature is checked, it is validated, and it is done, signed,
+    // logged, credited and counted together — or invalidated and requeued — or none of it.
+    const settled = db.transaction(
       (tx) => {
+        const verified = verifyResultEnvelope(tx, ctx, row, agent, body);
+        const decision = decideValidation(tx, contributionOf(ctx), row, agent, body);
+        if (decision.outcome === "invalid") {
+          // The validator recomputed a different output: the result is discarded, the node's
+          // streak resets, its breaker counts a failure, and the job re-runs on another node.
+          const final = row.attempts >= row.maxAttempts;
+          const error = `result invalid: ${decision.reason} (checked by ${HUB_VALIDATOR})`;
+          const updatedRow = transitionTask(tx, {
+            id,
+            from: "running",
+            to: final ? "failed" : "queued",
+            match: { assignedTo: agent, attempt: body.attempt },
+            set: {
+              error,
+              model: body.model ?? row.model,
+              excludedAgents: [...new Set([...(row.excludedAgents ?? []), agent])],
+            },
+            now,
+          });
+          const entry = recordContribution(tx, { row, agentId: agent, body, verified, decision, now });
+          updateStreak(tx, agent, row.requiredCapability, decision, now);
+          const transition = recordOutcome(tx, {
+            agentId: agent,
+            capability: row.requiredCapability,
+            success: false,
+            now,
+          });
+          const effects = onTaskOutcome(tx, ctx, {
+            task: updatedRow,
+            agentId: agent,
+            outcome: final ? "failed" : "retry",
+            agentFault: true,
+            usage: body.usage,
+            model: updatedRow.model,
+            costUsd: undefined,
+            error,
+            now,
+          });
+          return {
+            kind: "invalid" as const,
+            updated: updatedRow,
+            entry,
+            breaker: transition,
+            effects,
+            final,
+            error,
+          };
+        }
         const updatedRow = transitionTask(tx, {
           id,
           from: "running",
@@ -424,6 +499,8 @@ export async function completeTask(
           now,
         });
         const signed = appendProvenance(tx, ctx, updatedRow, body.output, now);
+        const entry = recordContribution(tx, { row, agentId: agent, body, verified, decision, now });
+        updateStreak(tx, agent, row.requiredCapability, decision, now);
         const transition = recordOutcome(tx, {
           agentId: agent,
           capability: row.requiredCapability,
@@ -442,15 +519,27 @@ export async function completeTask(
           now,
         });
         return {
+          kind: "done" as const,
           updated: updatedRow,
           link: signed.link,
           leafIndex: signed.leafIndex,
+          entry,
           breaker: transition,
           effects,
         };
       },
       { behavior: "immediate" },
     );
+    const contribution = {
+      outcome: settled.entry.outcome,
+      units: settled.entry.units,
+      ledger_id: settled.entry.id,
+    };
+    if (settled.kind === "invalid") {
+      await publishFailedAttempt(ctx, { ...settled, id, agent, reason: "invalid_result" });
+      return { task: getTask(ctx, id), replayed: false, contribution };
+    }
+    const { updated, link, leafIndex, breaker, effects } = settled;
     // Committed: only now does this process's copy of the Merkle log learn of the leaf.
     const leaf = provenanceLeaf(ctx, leafIndex);
     await emit(ctx, "task_completed", {
@@ -477,7 +566,7 @@ export async function completeTask(
     // committed first, so a lost job loses at most that extraction, never the result.
     if (ctx.memory)
       await ctx.queue.jobs.enqueue("memory.extract", { taskId: id, agentId: agent, output: body.output });
-    return { task: getTask(ctx, id), replayed: false };
+    return { task: getTask(ctx, id), replayed: false, contribution };
   }
 
   // Failed attempt: requeue while attempts remain and the worker says a retry may help.
@@ -519,10 +608,41 @@ export async function completeTask(
     },
     { behavior: "immediate" },
   );
+  await publishFailedAttempt(ctx, {
+    id,
+    agent,
+    error: body.error,
+    updated,
+    final,
+    breaker,
+    effects,
+    reason: "retry",
+  });
+  return { task: getTask(ctx, id), replayed: false };
+}
+
+/**
+ * After a failed attempt committed (the worker's failure, or a result the validator found invalid):
+ * `task_failed`, the breaker's move, the requeue unless it was the last attempt, then the effects.
+ */
+async function publishFailedAttempt(
+  ctx: HubContext,
+  input: {
+    id: string;
+    agent: string;
+    error: string;
+    updated: TaskRow;
+    final: boolean;
+    breaker: ReturnType<typeof recordOutcome>;
+    effects: ReturnType<typeof onTaskOutcome>;
+    reason: "retry" | "invalid_result";
+  },
+): Promise<void> {
+  const { id, agent, updated, final, breaker } = input;
   await emit(ctx, "task_failed", {
     task_id: id,
     agent_id: agent,
-    error: body.error,
+    error: input.error,
     attempts: updated.attempts,
     max_attempts: updated.maxAttempts,
     final,
@@ -531,13 +651,12 @@ export async function completeTask(
   if (!final) {
     await announceRequeue(ctx, {
       taskId: id,
-      reason: "retry",
+      reason: input.reason,
       previousAgentId: agent,
       attempts: updated.attempts,
     });
   }
-  await publishEffects(ctx, effects);
-  return { task: getTask(ctx, id), replayed: false };
+  await publishEffects(ctx, input.effects);
 }
 
 /**

@@ -4,6 +4,7 @@ export * from "./approvals";
 export * from "./auth";
 export * from "./capability-stats";
 export * from "./chunks";
+export * from "./contribution";
 export * from "./costs";
 export * from "./dag";
 export * from "./escalations";

@@ -5,6 +5,7 @@ export * from "./api-keys";
 export * from "./approvals";
 export * from "./audit-log";
 export * from "./context";
+export * from "./contribution";
 export * from "./cost-log";
 export * from "./entities";
 export * from "./escalations";

@@ -116,6 +116,11 @@ export const tasks = sqliteTable(
      * suspended task and the partial output it handed over). Composed with the prompt at pickup.
      */
     handoffs: text({ mode: "json" }).$type<HandoffRecord[]>(),
+    /**
+     * Agents the dispatcher must not give this task to: nodes whose result for it the validator
+     * found invalid (the job re-runs elsewhere). NULL: none.
+     */
+    excludedAgents: text({ mode: "json" }).$type<string[]>(),
   },
   (t) => [
     checkIn("tasks_status_check", t.status, TASK_STATUSES),

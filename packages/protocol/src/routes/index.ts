@@ -6,6 +6,7 @@ import { AUDIT_ROUTES } from "./audit";
 import { AUTH_ROUTES } from "./auth";
 import { AUTH_ME_ROUTES } from "./auth-me";
 import { CONTEXT_ROUTES } from "./context";
+import { CONTRIBUTION_ROUTES } from "./contribution";
 import { DASHBOARD_ROUTES } from "./dashboard";
 import { DEMO_ROUTES } from "./demo";
 import { DOCS_ROUTES } from "./docs";
@@ -31,6 +32,7 @@ export * from "./auth";
 export * from "./auth-me";
 export * from "./common";
 export * from "./context";
+export * from "./contribution";
 export * from "./dashboard";
 export * from "./demo";
 export * from "./docs";
@@ -58,6 +60,7 @@ export const HUB_ROUTES = [
   ...AGENT_ROUTES,
   ...PIPELINE_ROUTES,
   ...PROVENANCE_ROUTES,
+  ...CONTRIBUTION_ROUTES,
   ...STREAM_ROUTES,
   ...TEMPLATE_ROUTES,
   ...CONTEXT_ROUTES,

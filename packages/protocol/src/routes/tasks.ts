@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { AgentSchema, HeartbeatBodySchema, RegisterAgentBodySchema } from "../agent";
+import { CompletionContributionSchema } from "../contribution";
 import { AgentStatusSchema } from "../enums";
 import { AgentIdSchema, EpochMsSchema, TaskIdSchema } from "../ids";
 import { LIMITS } from "../limits";
@@ -44,6 +45,8 @@ export const CompleteTaskResponseSchema = z.object({
   task: TaskSchema,
   /** The same completion was applied before (a retried request): nothing changed now. */
   replayed: z.boolean(),
+  /** How a `done` result was validated and credited (absent on a failure or a replay). */
+  contribution: CompletionContributionSchema.optional(),
 });
 export type CompleteTaskResponse = z.infer<typeof CompleteTaskResponseSchema>;
 

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+
 /**
  * The deterministic text jobs. Pure functions of their input: no clock, no randomness, no locale
  * (`toLowerCase`, not `toLocaleLowerCase`), no Map/Set iteration order leaking into the output
@@ -142,6 +144,8 @@ export function textChunk(text: string, maxChars: number): TextChunk[] {
         cut = maxChars;
         const last = window.charCodeAt(cut - 1);
         if (last >= 0xd800 && last <= 0xdbff) cut -= 1; // keep the surrogate pair whole
+        // max_chars 1 and an astral character: the pair cannot be cut, so this one chunk holds 2.
+        if (cut === 0) cut = 2;
       }
       end = start + cut;
     }
@@ -151,42 +155,34 @@ export function textChunk(text: string, maxChars: number): TextChunk[] {
   return chunks;
 }
 
-/** 32-bit FNV-1a over the UTF-8 bytes of `value`. */
-export function fnv1a32(value: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(value, "utf8")) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash >>> 0;
+/** SHA-256 bucket of one token: the first 4 bytes of SHA-256(UTF-8 token), big-endian, mod `dimensions`. */
+export function tokenBucket(token: string, dimensions: number): number {
+  return createHash("sha256").update(token, "utf8").digest().readUInt32BE(0) % dimensions;
 }
 
+/** The seed's `text_embed` output, keys in this order. */
 export interface TextEmbedding {
-  dims: number;
-  /** Words hashed into the vector. */
-  tokens: number;
-  /** L2-normalised (all zeros for a text without words), 6 decimals. */
+  dimensions: number;
+  /** Tokens (words) counted into the vector. */
+  token_count: number;
+  /** Distinct tokens. */
+  unique_terms: number;
+  /** `vector[i]` = how many tokens fell into bucket `i`; integers, summing to `token_count`. */
   vector: number[];
 }
 
 /**
- * A hashed bag-of-words vector (the "hashing trick"): each word adds ±1 at `fnv1a32(word) mod
- * dims`, the sign taken from the hash's top bit so collisions tend to cancel, then the vector is
- * L2-normalised. Cosine similarity measures shared *words*; it knows nothing of meaning
- * ("car" and "automobile" are unrelated). Useful for dedup and lexical search, not semantics.
+ * A bag-of-words count vector: each token (see `tokenize`) adds exactly 1 at
+ * `tokenBucket(token, dimensions)`. Integer counts, no normalisation and no floating point, so the
+ * result is byte-identical everywhere and a validator can compare it exactly. It measures shared
+ * *words*, not meaning ("car" and "automobile" are unrelated): good for dedup and lexical search.
  */
-export function textEmbed(text: string, dims: number): TextEmbedding {
-  const vector = new Array<number>(dims).fill(0);
-  const words = tokenize(text);
-  for (const w of words) {
-    const h = fnv1a32(w);
-    const i = h % dims;
-    vector[i] = (vector[i] ?? 0) + (h >>> 31 === 1 ? -1 : 1);
+export function textEmbed(text: string, dimensions: number): TextEmbedding {
+  const vector = new Array<number>(dimensions).fill(0);
+  const tokens = tokenize(text);
+  for (const token of tokens) {
+    const i = tokenBucket(token, dimensions);
+    vector[i] = (vector[i] ?? 0) + 1;
   }
-  const norm = Math.sqrt(vector.reduce((sum, v) => sum + v * v, 0));
-  return {
-    dims,
-    tokens: words.length,
-    vector: vector.map((v) => (norm === 0 ? 0 : round(v / norm, 6))),
-  };
+  return { dimensions, token_count: tokens.length, unique_terms: new Set(tokens).size, vector };
 }
