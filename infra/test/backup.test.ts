@@ -147,10 +147,11 @@ describe("m3shd-backup", () => {
     const count = (table: string) =>
       (hub.prepare(`select count(*) as n from ${table}`).get() as { n: number }).n;
     expect(count("provenance_links")).toBe(TASKS);
-    expect(count("merkle_leaves")).toBe(TASKS);
+    // Each result is two leaves: its provenance link and its ledger entry (docs/contribution.md).
+    expect(count("ledger_entries")).toBe(TASKS);
+    expect(count("merkle_leaves")).toBe(2 * TASKS);
     expect(count("agents")).toBe(1);
-    // A ledger table does not exist yet (issue: ledger); when it lands, restore already checks its
-    // row count against the manifest, as for every table.
+    // And every ledger table's rows match the backup's manifest, as for every table.
     const tables = (
       hub.prepare("select name from sqlite_master where type = 'table'").all() as { name: string }[]
     ).map((r) => r.name);
